@@ -1,0 +1,118 @@
+package manifest
+
+// Toolchain is toolchain.yaml: the one pinned input of every build.
+type Toolchain struct {
+	// Path is the file the manifest was loaded from (for error messages).
+	Path string `yaml:"-"`
+
+	// Epoch is the SOURCE_DATE_EPOCH default (seconds since 1970, UTC).
+	Epoch         int64              `yaml:"epoch"`
+	Release       ReleaseSettings    `yaml:"release"`
+	Policy        Policy             `yaml:"policy"`
+	Toolchains    map[string]Pin     `yaml:"toolchains"`
+	Kernel        Kernel             `yaml:"kernel"`
+	Distro        Distro             `yaml:"distro"`
+	Builders      map[string]Builder `yaml:"builders"`
+	Architectures []string           `yaml:"architectures"`
+	Targets       []Target           `yaml:"targets"`
+}
+
+// ReleaseSettings drive versioning and publishing.
+type ReleaseSettings struct {
+	// Day is the day of month the monthly minor release is cut.
+	Day int `yaml:"day"`
+	// Registry is the default OCI repository artifacts are published to.
+	Registry string `yaml:"registry"`
+}
+
+// Policy is the N-<Lag> toolchain rule and its dated exceptions.
+type Policy struct {
+	Lag        int         `yaml:"lag"`
+	Exceptions []Exception `yaml:"exceptions"`
+}
+
+// Exception lets one pin stay at Allow until the date Until (YYYY-MM-DD, inclusive).
+type Exception struct {
+	Name   string `yaml:"name"`
+	Allow  string `yaml:"allow"`
+	Until  string `yaml:"until"`
+	Reason string `yaml:"reason"`
+	// Line is where the exception is written, for error messages.
+	Line int `yaml:"-"`
+}
+
+// Pin is one toolchain version checked against an upstream feed.
+type Pin struct {
+	Version string `yaml:"version"`
+	Feed    string `yaml:"feed"`
+	Line    int    `yaml:"-"`
+}
+
+// Kernel pins the guest kernel source.
+type Kernel struct {
+	// Version is the upstream kernel version, e.g. 6.12.117.
+	Version string `yaml:"version"`
+	// URL and SHA256 pin the source archive. It may be a kernel.org tarball
+	// or a Debian linux-source .deb (which carries the tarball).
+	URL    string `yaml:"url"`
+	SHA256 string `yaml:"sha256"`
+	Feed   string `yaml:"feed"`
+	Line   int    `yaml:"-"`
+}
+
+// Distro pins the Debian suite builder images and rootfs come from.
+type Distro struct {
+	Name   string `yaml:"name"`
+	Suite  string `yaml:"suite"`
+	Mirror string `yaml:"mirror"`
+}
+
+// Builder is one builder image: the Debian packages a pipeline step needs.
+type Builder struct {
+	Packages []string `yaml:"packages"`
+	// Digest optionally references a prebuilt image in a registry
+	// (repo@sha256:...); used where a registry is reachable.
+	Digest string `yaml:"digest"`
+}
+
+// Target is one entry of the build matrix.
+type Target struct {
+	Arch        string   `yaml:"arch"`
+	Variant     string   `yaml:"variant"`
+	Images      []string `yaml:"images"`
+	Status      string   `yaml:"status"` // supported | experimental | deprecated | removed
+	Maintainers []string `yaml:"maintainers"`
+	// DeprecatedSince and RemovalDate (YYYY-MM-DD) are required for deprecated targets.
+	DeprecatedSince string `yaml:"deprecated_since"`
+	RemovalDate     string `yaml:"removal_date"`
+	Line            int    `yaml:"-"`
+}
+
+// Image is one images/<name>.yaml guest image definition.
+type Image struct {
+	Path string `yaml:"-"`
+
+	Name     string   `yaml:"name"`
+	Distro   Distro   `yaml:"distro"`
+	Variant  string   `yaml:"variant"` // mmdebstrap variant: minbase | required | ...
+	Packages []string `yaml:"packages"`
+	// Init is "agent" (agent is /init) or "systemd" (/init -> systemd, agent as a unit).
+	Init  string `yaml:"init"`
+	Agent Agent  `yaml:"agent"`
+	// Files is an overlay directory relative to the image YAML.
+	Files string `yaml:"files"`
+	// Delete lists paths removed from the rootfs after install.
+	Delete []string `yaml:"delete"`
+	// Budget is the maximum uncompressed rootfs size, e.g. "64MiB".
+	Budget string `yaml:"budget"`
+	// Owners overrides uid:gid for paths in the initrd, e.g. {"/home/agent": "1000:1000"}.
+	Owners map[string]string `yaml:"owners"`
+}
+
+// Agent says where the agent binary comes from: exactly one of the fields.
+type Agent struct {
+	Path      string `yaml:"path"`
+	URL       string `yaml:"url"`
+	SHA256    string `yaml:"sha256"`
+	Bootprobe bool   `yaml:"bootprobe"`
+}
