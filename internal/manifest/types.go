@@ -1,20 +1,26 @@
 package manifest
 
+import "strings"
+
 // Toolchain is toolchain.yaml: the one pinned input of every build.
 type Toolchain struct {
 	// Path is the file the manifest was loaded from (for error messages).
 	Path string `yaml:"-"`
+	// Source is the manifest text as loaded; rewrites (policy bump --write)
+	// edit these bytes in place so comments and order survive.
+	Source []byte `yaml:"-"`
 
 	// Epoch is the SOURCE_DATE_EPOCH default (seconds since 1970, UTC).
-	Epoch         int64              `yaml:"epoch"`
-	Release       ReleaseSettings    `yaml:"release"`
-	Policy        Policy             `yaml:"policy"`
-	Toolchains    map[string]Pin     `yaml:"toolchains"`
-	Kernel        Kernel             `yaml:"kernel"`
-	Distro        Distro             `yaml:"distro"`
-	Builders      map[string]Builder `yaml:"builders"`
-	Architectures []string           `yaml:"architectures"`
-	Targets       []Target           `yaml:"targets"`
+	Epoch      int64              `yaml:"epoch"`
+	Release    ReleaseSettings    `yaml:"release"`
+	Policy     Policy             `yaml:"policy"`
+	Toolchains map[string]Pin     `yaml:"toolchains"`
+	Kernel     Kernel             `yaml:"kernel"`
+	Distro     Distro             `yaml:"distro"`
+	Builders   map[string]Builder `yaml:"builders"`
+	// Architectures holds canonical names (aliases are mapped by internal/arch).
+	Architectures []string `yaml:"architectures"`
+	Targets       []Target `yaml:"targets"`
 }
 
 // ReleaseSettings drive versioning and publishing.
@@ -29,23 +35,45 @@ type ReleaseSettings struct {
 type Policy struct {
 	Lag        int         `yaml:"lag"`
 	Exceptions []Exception `yaml:"exceptions"`
+	// Line is where the policy: block starts.
+	Line int `yaml:"-"`
 }
 
-// Exception lets one pin stay at Allow until the date Until (YYYY-MM-DD, inclusive).
+// Exception returns the exception for the pin called name, if any.
+// The loader guarantees at most one exception per name.
+func (p Policy) Exception(name string) (Exception, bool) {
+	for _, e := range p.Exceptions {
+		if e.Name == name {
+			return e, true
+		}
+	}
+	return Exception{}, false
+}
+
+// Exception lets the pin called Name stay outside policy at version Allow (or
+// newer) until the date Until (YYYY-MM-DD, inclusive). Name is a toolchains:
+// key, "kernel", or a module path from go.mod.
 type Exception struct {
 	Name   string `yaml:"name"`
 	Allow  string `yaml:"allow"`
 	Until  string `yaml:"until"`
 	Reason string `yaml:"reason"`
-	// Line is where the exception is written, for error messages.
-	Line int `yaml:"-"`
+	// Line and Column are where the exception is written, for error messages.
+	Line   int `yaml:"-"`
+	Column int `yaml:"-"`
+	// Index is the exception's position in policy.exceptions (for rewrites).
+	Index int `yaml:"-"`
 }
 
 // Pin is one toolchain version checked against an upstream feed.
 type Pin struct {
+	// Name is the key under toolchains: (go, rust, ...).
+	Name    string `yaml:"-"`
 	Version string `yaml:"version"`
 	Feed    string `yaml:"feed"`
-	Line    int    `yaml:"-"`
+	// Line and Column are where the version value is written.
+	Line   int `yaml:"-"`
+	Column int `yaml:"-"`
 }
 
 // Kernel pins the guest kernel source.
@@ -57,7 +85,18 @@ type Kernel struct {
 	URL    string `yaml:"url"`
 	SHA256 string `yaml:"sha256"`
 	Feed   string `yaml:"feed"`
-	Line   int    `yaml:"-"`
+	// Line and Column are where the version value is written.
+	Line   int `yaml:"-"`
+	Column int `yaml:"-"`
+}
+
+// Series is the kernel's MAJOR.MINOR (the stable/longterm branch).
+func (k Kernel) Series() string {
+	parts := strings.SplitN(k.Version, ".", 3)
+	if len(parts) < 2 {
+		return k.Version
+	}
+	return parts[0] + "." + parts[1]
 }
 
 // Distro pins the Debian suite builder images and rootfs come from.
@@ -85,13 +124,16 @@ type Target struct {
 	// DeprecatedSince and RemovalDate (YYYY-MM-DD) are required for deprecated targets.
 	DeprecatedSince string `yaml:"deprecated_since"`
 	RemovalDate     string `yaml:"removal_date"`
-	Line            int    `yaml:"-"`
+	// Line and Column are where the target entry starts.
+	Line   int `yaml:"-"`
+	Column int `yaml:"-"`
 }
 
 // Image is one images/<name>.yaml guest image definition.
 type Image struct {
 	Path string `yaml:"-"`
 
+	// Name defaults to the file name without .yaml; if written it must match it.
 	Name     string   `yaml:"name"`
 	Distro   Distro   `yaml:"distro"`
 	Variant  string   `yaml:"variant"` // mmdebstrap variant: minbase | required | ...
@@ -107,9 +149,15 @@ type Image struct {
 	Budget string `yaml:"budget"`
 	// Owners overrides uid:gid for paths in the initrd, e.g. {"/home/agent": "1000:1000"}.
 	Owners map[string]string `yaml:"owners"`
+
+	// BudgetBytes is Budget parsed (0 when no budget is set).
+	BudgetBytes int64 `yaml:"-"`
+	// FilesDir is Files resolved against the directory of the image YAML.
+	FilesDir string `yaml:"-"`
 }
 
 // Agent says where the agent binary comes from: exactly one of the fields.
+// Path is taken as written (the image pipeline resolves it).
 type Agent struct {
 	Path      string `yaml:"path"`
 	URL       string `yaml:"url"`

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/guestforge/guestforge/internal/manifest"
+	"github.com/guestforge/guestforge/internal/report"
+)
+
+func init() {
+	var (
+		distDir, version, manifestPath, out, jsonOut string
+		history, records                             []string
+	)
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "Write dist/report.json and a self-contained dist/report.html for a build or release",
+		Long: `Scans the dist tree (sizes, sha256), joins the build record the pipelines wrote
+(` + report.RecordFile + `: durations, cache hits, logs, failures, reproducibility) and
+toolchain.yaml (maintainers, support status), and writes report.json plus report.html: a
+single file with a sortable, filterable table and charts that opens from file://.
+Earlier releases' report.json files given with --history add a history section.`,
+		Example: `  release report --dist dist
+  release report --dist dist --history old/v2026.1.0/report.json,old/v2026.2.0/report.json -o dist/report.html`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts := report.Options{Dist: distDir, Version: version,
+				Log: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))}
+			if manifestPath != "" {
+				tc, err := manifest.Load(manifestPath)
+				if err != nil {
+					return badInput(err)
+				}
+				opts.Toolchain = tc
+			}
+			if len(records) == 0 {
+				def := filepath.Join(distDir, report.RecordFile)
+				if _, err := os.Stat(def); err == nil {
+					records = []string{def}
+				}
+			}
+			var recs []*report.Record
+			for _, f := range records {
+				r, err := report.ReadRecord(f)
+				if err != nil {
+					return badInput(err)
+				}
+				recs = append(recs, r)
+			}
+			if len(recs) > 0 {
+				opts.Record = report.Merge(recs...)
+			}
+			for _, f := range history {
+				h, err := report.ReadJSON(f)
+				if err != nil {
+					return badInput(err)
+				}
+				opts.History = append(opts.History, h)
+			}
+			r, err := report.Build(opts)
+			if err != nil {
+				return badInput(err)
+			}
+			if out == "" {
+				out = filepath.Join(distDir, report.HTMLFile)
+			}
+			if jsonOut == "" {
+				jsonOut = filepath.Join(distDir, report.JSONFile)
+			}
+			if err := report.WriteJSON(jsonOut, r); err != nil {
+				return badInput(err)
+			}
+			if err := report.WriteHTML(r, report.HTMLOptions{Dist: distDir, Out: out}); err != nil {
+				return badInput(err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "report %s: %d artifacts, %d failed, %d earlier releases\nwrote %s\nwrote %s\n",
+				r.Version, r.Totals.Artifacts, r.Totals.Failed, len(r.History), jsonOut, out)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&distDir, "dist", "dist", "dist directory: a tree, or the parent of dist/<version>/ trees")
+	f.StringVar(&version, "version", "", "release version to report (default: the build record's, or the only tree's)")
+	f.StringVar(&manifestPath, "manifest", "toolchain.yaml", "toolchain manifest for maintainers and support status (empty: none)")
+	f.StringSliceVar(&records, "record", nil, "build record(s) to join, comma-separated (default: DIST/"+report.RecordFile+" if present)")
+	f.StringSliceVar(&history, "history", nil, "earlier releases' report.json files, comma-separated")
+	f.StringVarP(&out, "output", "o", "", "report page to write (default: DIST/"+report.HTMLFile+")")
+	f.StringVar(&jsonOut, "json", "", "report.json to write (default: DIST/"+report.JSONFile+")")
+	rootCmd.AddCommand(cmd)
+}

@@ -1,0 +1,148 @@
+package initrd
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/guestforge/guestforge/internal/arch"
+)
+
+// Spec is one initrd build: where the tree comes from, how it boots, what it
+// is checked against and how it is written.
+type Spec struct {
+	// Root (a directory) or Tar (a tar file) is the tree; exactly one.
+	Root, Tar string
+	Init      InitMode
+	// Agent is the agent binary on the host; empty when the tree has it.
+	Agent       string
+	Arch        arch.Arch
+	Compression Compression
+	// Epoch is every entry's mtime (SOURCE_DATE_EPOCH).
+	Epoch  int64
+	Owners []Owner
+	Limits Limits
+}
+
+// Result describes a written initrd.
+type Result struct {
+	Stats
+	Compression Compression
+	// Bytes is the size of the file, SHA256 its hex digest.
+	Bytes  int64
+	SHA256 string
+	// Rewrites lists symlinks changed by the absolute-target rule.
+	Rewrites []string
+}
+
+// LoadTree reads the spec's tree, wires its init and validates it.
+func LoadTree(s Spec) (*Tree, error) {
+	if (s.Root == "") == (s.Tar == "") {
+		return nil, errors.New("give exactly one tree: a directory (--root) or a tar file (--tar)")
+	}
+	var t *Tree
+	var err error
+	if s.Root != "" {
+		t, err = FromDir(s.Root)
+	} else {
+		var f *os.File
+		f, err = os.Open(s.Tar)
+		if err != nil {
+			return nil, fmt.Errorf("open tree tarball: %w", err)
+		}
+		defer f.Close()
+		t, err = FromTar(f, s.Limits)
+		if err != nil {
+			err = fmt.Errorf("%s: %w", s.Tar, err)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	var agent *Agent
+	if s.Agent != "" {
+		agent = &Agent{HostPath: s.Agent}
+	}
+	if err := ApplyInit(t, s.Init, agent); err != nil {
+		return nil, err
+	}
+	if err := Validate(t, s.Arch, s.Init, s.Limits); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Pack writes t as a compressed newc archive to w.
+func Pack(w io.Writer, t *Tree, o WriteOptions, c Compression) (Stats, error) {
+	zw, err := Compress(w, c)
+	if err != nil {
+		return Stats{}, err
+	}
+	st, err := WriteNewc(zw, t, o)
+	if err != nil {
+		zw.Close()
+		return st, err
+	}
+	if err := zw.Close(); err != nil {
+		return st, fmt.Errorf("finish %s stream: %w", c, err)
+	}
+	return st, nil
+}
+
+// Build loads, validates and writes the initrd to out, atomically: a failed
+// build leaves no partial file behind.
+func Build(s Spec, out string) (Result, error) {
+	t, err := LoadTree(s)
+	if err != nil {
+		return Result{}, err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*")
+	if err != nil {
+		return Result{}, fmt.Errorf("create output: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	h := sha256.New()
+	cw := &countingWriter{w: io.MultiWriter(tmp, h)}
+	st, err := Pack(cw, t, WriteOptions{Epoch: s.Epoch, Owners: s.Owners}, s.Compression)
+	if err != nil {
+		tmp.Close()
+		return Result{}, err
+	}
+	// Files from os.CreateTemp are 0600; an initrd is not secret.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return Result{}, err
+	}
+	if err := tmp.Close(); err != nil {
+		return Result{}, fmt.Errorf("write %s: %w", out, err)
+	}
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return Result{}, fmt.Errorf("write %s: %w", out, err)
+	}
+	return Result{Stats: st, Compression: s.Compression, Bytes: cw.n, SHA256: hex.EncodeToString(h.Sum(nil)), Rewrites: t.Rewrites}, nil
+}
+
+// List reads an initrd (gzip, zstd or plain newc) and returns its headers.
+func List(r io.Reader) ([]*Header, Compression, error) {
+	rc, c, err := Decompress(r)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rc.Close()
+	cr := NewReader(rc)
+	var out []*Header
+	for {
+		h, err := cr.Next()
+		if errors.Is(err, io.EOF) {
+			return out, c, nil
+		}
+		if err != nil {
+			return out, c, err
+		}
+		out = append(out, h)
+	}
+}

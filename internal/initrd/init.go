@@ -1,0 +1,240 @@
+package initrd
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+)
+
+// InitMode is how the guest starts the agent (images/*.yaml `init:`).
+type InitMode string
+
+const (
+	// InitAgent: the agent binary is /init (and /sbin/init), PID 1.
+	InitAgent InitMode = "agent"
+	// InitSystemd: /init -> /lib/systemd/systemd, the agent runs as a unit
+	// wired into the default target (Kata osbuilder's AGENT_INIT=no).
+	InitSystemd InitMode = "systemd"
+	// InitNone packs the tree as is: no init wiring, no device nodes, no init
+	// check (module or microcode overlays, benchmarks).
+	InitNone InitMode = "none"
+)
+
+// ParseInitMode validates an --init / image `init:` value.
+func ParseInitMode(s string) (InitMode, error) {
+	switch m := InitMode(s); m {
+	case InitAgent, InitSystemd, InitNone:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown init mode %q: use agent or systemd (or none for a plain archive)", s)
+}
+
+// Paths and units the init modes install.
+const (
+	// SystemdPath is what /init points to in systemd mode; on a merged-/usr
+	// Debian it resolves through the lib -> usr/lib symlink.
+	SystemdPath = "/lib/systemd/systemd"
+	// AgentUnitBinary is where the agent goes in systemd mode.
+	AgentUnitBinary = "usr/bin/guestforge-agent"
+	// AgentUnit and GuestTarget are the units systemd mode writes.
+	AgentUnit   = "guestforge-agent.service"
+	GuestTarget = "guestforge.target"
+	unitDir     = "etc/systemd/system"
+)
+
+// MaskedUnits are linked to /dev/null in systemd mode: services a guest that
+// only runs the agent does not need and that cost seconds per boot (journal
+// flushing to disk, waiting for udev to settle, NTP, login prompts), the same
+// set Kata's osbuilder disables.
+var MaskedUnits = []string{
+	"systemd-journal-flush.service",
+	"systemd-udev-settle.service",
+	"systemd-timesyncd.service",
+	"getty.target",
+	"getty@.service",
+	"serial-getty@.service",
+	"console-getty.service",
+}
+
+// agentUnitText runs the agent as soon as basic.target is up and powers the
+// VM off if it dies, as Kata's kata-agent.service does: a guest without its
+// agent is useless.
+const agentUnitText = `[Unit]
+Description=guestforge guest agent
+Documentation=https://github.com/guestforge/guestforge
+Wants=` + GuestTarget + `
+
+[Service]
+Type=simple
+ExecStart=/` + AgentUnitBinary + `
+StandardOutput=journal+console
+StandardError=journal+console
+LimitNOFILE=1048576
+OOMScoreAdjust=-997
+FailureAction=poweroff
+`
+
+// guestTargetText is the default target: basic system plus the agent, and
+// nothing from multi-user.target.
+const guestTargetText = `[Unit]
+Description=guestforge guest (basic system and the agent)
+Requires=basic.target ` + AgentUnit + `
+After=basic.target
+Conflicts=rescue.service rescue.target
+After=rescue.service rescue.target
+AllowIsolate=yes
+`
+
+// Agent is the agent binary to install: a host file, or bytes in memory.
+type Agent struct {
+	HostPath string
+	Data     []byte
+}
+
+// ApplyInit wires mode into t. agent may be nil when the tree already has it
+// (at /init for agent mode, at /usr/bin/guestforge-agent for systemd mode);
+// Validate then checks it is there.
+func ApplyInit(t *Tree, mode InitMode, agent *Agent) error {
+	switch mode {
+	case InitNone:
+		if agent != nil {
+			return errors.New("--agent makes no sense with init mode none: use agent or systemd")
+		}
+		return nil
+	case InitAgent:
+		if agent != nil {
+			if err := addAgent(t, "init", agent); err != nil {
+				return err
+			}
+		}
+		// Tools and the kernel's fallback look for /sbin/init; point it at the
+		// agent instead of whatever init the rootfs shipped.
+		if err := addUnder(t, "sbin/init", func(p string) error { return t.AddSymlink(p, "/init") }); err != nil {
+			return err
+		}
+	case InitSystemd:
+		if agent != nil {
+			if err := addUnder(t, AgentUnitBinary, func(p string) error { return addAgent(t, p, agent) }); err != nil {
+				return err
+			}
+		}
+		if err := t.AddSymlink("init", SystemdPath); err != nil {
+			return err
+		}
+		files := []struct {
+			path, text string
+		}{
+			{unitDir + "/" + AgentUnit, agentUnitText},
+			{unitDir + "/" + GuestTarget, guestTargetText},
+		}
+		for _, f := range files {
+			if err := addUnder(t, f.path, func(p string) error { return t.AddFile(p, 0o644, []byte(f.text)) }); err != nil {
+				return err
+			}
+		}
+		links := map[string]string{unitDir + "/default.target": GuestTarget}
+		for _, u := range MaskedUnits {
+			links[unitDir+"/"+u] = "/dev/null"
+		}
+		for link, target := range links {
+			if err := addUnder(t, link, func(p string) error { return t.AddSymlink(p, target) }); err != nil {
+				return err
+			}
+		}
+	default:
+		return fmt.Errorf("unknown init mode %q", mode)
+	}
+	return addConsoleDevices(t)
+}
+
+func addAgent(t *Tree, p string, a *Agent) error {
+	if a.HostPath == "" {
+		return t.AddFile(p, 0o755, a.Data)
+	}
+	st, err := os.Stat(a.HostPath)
+	if err != nil {
+		return fmt.Errorf("agent binary: %w (pass the built agent with --agent FILE)", err)
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("agent binary %s is not a regular file", a.HostPath)
+	}
+	return t.AddHostFile(p, 0o755, a.HostPath, st.Size())
+}
+
+// addUnder adds an entry at p, or where p lands when a parent is a symlink
+// in the tree (merged /usr: sbin -> usr/sbin), as the guest kernel would
+// when it unpacked the archive.
+func addUnder(t *Tree, p string, add func(string) error) error {
+	dir, base := path.Split(p)
+	dir = strings.TrimSuffix(dir, "/")
+	if dir == "" {
+		return add(p)
+	}
+	resolved, e, err := t.Resolve(dir)
+	switch {
+	case err == nil && e.Kind == KindDir:
+		return add(path.Join(resolved, base))
+	case err == nil:
+		return fmt.Errorf("cannot add %s: %s is a %s", p, resolved, e.Kind)
+	case errors.Is(err, errNotFound):
+		// Missing parents are created as directories where the guest would
+		// look for them (behind a dangling link, at the link's target).
+		return add(path.Join(resolved, base))
+	}
+	return err
+}
+
+// addConsoleDevices adds the two nodes the kernel and PID 1 need before
+// devtmpfs is mounted: /dev/console (the kernel opens it for init's stdio)
+// and /dev/null. Existing nodes from the rootfs are kept.
+func addConsoleDevices(t *Tree) error {
+	nodes := []struct {
+		path         string
+		major, minor uint32
+		perm         uint32
+	}{
+		{"dev/console", 5, 1, 0o600},
+		{"dev/null", 1, 3, 0o666},
+	}
+	for _, n := range nodes {
+		if e, ok := t.Lookup(n.path); ok && e.Kind == KindCharDev && e.Major == n.major && e.Minor == n.minor {
+			continue
+		}
+		if err := addUnder(t, n.path, func(p string) error { return t.AddDevice(p, KindCharDev, n.major, n.minor, n.perm) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkInit is the init half of Validate.
+func checkInit(t *Tree, mode InitMode) error {
+	switch mode {
+	case InitNone:
+		return nil
+	case InitAgent:
+		return checkExecutable(t, "init", "agent mode needs the agent binary as /init: pass --agent FILE (or put an executable at /init in the tree)")
+	case InitSystemd:
+		if err := checkExecutable(t, "init", "systemd mode runs /init -> "+SystemdPath+": the rootfs must contain systemd (Debian packages systemd, systemd-sysv)"); err != nil {
+			return err
+		}
+		return checkExecutable(t, AgentUnitBinary, "systemd mode runs the agent from /"+AgentUnitBinary+": pass --agent FILE")
+	}
+	return fmt.Errorf("unknown init mode %q", mode)
+}
+
+func checkExecutable(t *Tree, p, hint string) error {
+	resolved, e, err := t.Resolve(p)
+	if err != nil {
+		return fmt.Errorf("/%s is missing (%v); %s", p, err, hint)
+	}
+	if e.Kind != KindRegular {
+		return fmt.Errorf("/%s resolves to /%s, a %s, not an executable file; %s", p, resolved, e.Kind, hint)
+	}
+	if e.Perm&0o111 == 0 {
+		return fmt.Errorf("/%s (/%s) is not executable (mode %04o); chmod +x it", p, resolved, e.Perm)
+	}
+	return nil
+}

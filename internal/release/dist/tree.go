@@ -1,0 +1,341 @@
+// Package dist models one release directory, dist/<version>/, as DESIGN.md lays
+// it out: one flat directory per architecture holding the build's artifacts,
+// and next to them the files the release stage adds (SHA256SUMS, Sigstore
+// bundles, SBOMs, provenance). Every later stage (sums, sbom, provenance,
+// sign, publish, verify) asks this package which file is what, so the layout
+// is decided in one place.
+package dist
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/guestforge/guestforge/internal/arch"
+)
+
+// Names of the files the release stage writes at the top of dist/<version>/.
+const (
+	SumsFile       = "SHA256SUMS"
+	ProvenanceFile = "provenance.intoto.jsonl"
+	SBOMIndexFile  = "sbom.spdx.json"
+	// BundleSuffix is appended to a file's name for its Sigstore bundle.
+	BundleSuffix = ".sigstore.json"
+	sbomSuffix   = ".spdx.json"
+)
+
+// Tree is one dist/<version>/ directory as found on disk.
+type Tree struct {
+	// Root is the absolute path of dist/<version>.
+	Root string
+	// Version is the release version: the directory's base name.
+	Version string
+	// Arches are the architecture directories, in internal/arch table order.
+	Arches []ArchDir
+	// Top are the regular files directly under Root, slash-separated and sorted.
+	Top []string
+}
+
+// ArchDir is dist/<version>/<arch>/.
+type ArchDir struct {
+	Arch arch.Arch
+	// Files are every regular file in the directory as paths relative to the
+	// tree root ("x86_64/vmlinuz-..."), sorted.
+	Files   []string
+	Kernels []Kernel
+	Images  []Image
+}
+
+// Kernel is one kernel build: the files sharing a <kver>-<cfg> suffix.
+type Kernel struct {
+	Version  string // upstream kernel version, e.g. 6.12.117
+	ConfigID string // short content hash of the merged config fragments
+	// Paths relative to the tree root; empty when the file is absent.
+	Vmlinuz, Vmlinux, Config, SystemMap string
+}
+
+// BootImage is the file a boot loader (QEMU -kernel) takes: the compressed
+// image where the arch has one, else the ELF vmlinux (ppc64le pseries).
+func (k Kernel) BootImage() string {
+	if k.Vmlinuz != "" {
+		return k.Vmlinuz
+	}
+	return k.Vmlinux
+}
+
+// Image is one guest image's files in an arch directory.
+type Image struct {
+	Name string
+	// Paths relative to the tree root; empty when the file is absent.
+	Initrd, Rootfs, Verity string
+}
+
+// Open reads dir as a dist/<version>/ tree. It refuses anything the layout
+// does not allow (unknown directories, non-canonical arch names, nested
+// directories, symlinks) because every file here is hashed, signed and
+// published: a surprise in the tree is a surprise in the release.
+func Open(dir string) (*Tree, error) {
+	root, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("resolve dist directory %s: %w", dir, err)
+	}
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, fmt.Errorf("read dist directory: %w (pass dist/<version>/, the directory the build exported)", err)
+	}
+	t := &Tree{Root: root, Version: filepath.Base(root)}
+	byName := map[string]ArchDir{}
+	for _, e := range entries {
+		name := e.Name()
+		switch {
+		case e.Type().IsRegular():
+			t.Top = append(t.Top, name)
+		case e.IsDir():
+			a, err := arch.Parse(name)
+			if err != nil || a.Name != name {
+				return nil, fmt.Errorf("%s: unexpected directory %q in a dist tree: only canonical architecture directories (%s) belong here",
+					root, name, strings.Join(arch.Names(), ", "))
+			}
+			ad, err := readArchDir(root, a)
+			if err != nil {
+				return nil, err
+			}
+			byName[name] = ad
+		default:
+			return nil, fmt.Errorf("%s: %q is not a regular file or directory (symlinks and special files are not released)", root, name)
+		}
+	}
+	for _, a := range arch.All() {
+		if ad, ok := byName[a.Name]; ok {
+			t.Arches = append(t.Arches, ad)
+		}
+	}
+	sort.Strings(t.Top)
+	return t, nil
+}
+
+func readArchDir(root string, a arch.Arch) (ArchDir, error) {
+	ad := ArchDir{Arch: a}
+	dir := filepath.Join(root, a.Name)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return ad, fmt.Errorf("read %s: %w", dir, err)
+	}
+	kernels := map[string]*Kernel{}
+	images := map[string]*Image{}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			return ad, fmt.Errorf("%s: %q is not a regular file: arch directories are flat", dir, e.Name())
+		}
+		name := e.Name()
+		rel := path.Join(a.Name, name)
+		ad.Files = append(ad.Files, rel)
+		if kind, kver, cfg, ok := parseKernelName(name); ok {
+			key := kver + "-" + cfg
+			k := kernels[key]
+			if k == nil {
+				k = &Kernel{Version: kver, ConfigID: cfg}
+				kernels[key] = k
+			}
+			switch kind {
+			case "vmlinuz":
+				k.Vmlinuz = rel
+			case "vmlinux":
+				k.Vmlinux = rel
+			case "config":
+				k.Config = rel
+			case "System.map":
+				k.SystemMap = rel
+			}
+			continue
+		}
+		if kind, img, ok := parseImageName(name); ok {
+			im := images[img]
+			if im == nil {
+				im = &Image{Name: img}
+				images[img] = im
+			}
+			switch kind {
+			case "initrd":
+				im.Initrd = rel
+			case "rootfs":
+				im.Rootfs = rel
+			case "verity":
+				im.Verity = rel
+			}
+		}
+	}
+	sort.Strings(ad.Files)
+	for _, k := range kernels {
+		ad.Kernels = append(ad.Kernels, *k)
+	}
+	sort.Slice(ad.Kernels, func(i, j int) bool {
+		return ad.Kernels[i].Version+"-"+ad.Kernels[i].ConfigID < ad.Kernels[j].Version+"-"+ad.Kernels[j].ConfigID
+	})
+	for _, im := range images {
+		ad.Images = append(ad.Images, *im)
+	}
+	sort.Slice(ad.Images, func(i, j int) bool { return ad.Images[i].Name < ad.Images[j].Name })
+	return ad, nil
+}
+
+// parseKernelName splits "vmlinuz-6.12.117-3f2a9c1d" into its kind, kernel
+// version and config id. The config id is the part after the last dash, so
+// kernel versions with dashes (6.13-rc1) still parse.
+func parseKernelName(name string) (kind, kver, cfg string, ok bool) {
+	for _, prefix := range []string{"vmlinuz", "vmlinux", "config", "System.map"} {
+		rest, found := strings.CutPrefix(name, prefix+"-")
+		if !found {
+			continue
+		}
+		i := strings.LastIndexByte(rest, '-')
+		if i <= 0 || i == len(rest)-1 {
+			return "", "", "", false
+		}
+		return prefix, rest[:i], rest[i+1:], true
+	}
+	return "", "", "", false
+}
+
+func parseImageName(name string) (kind, image string, ok bool) {
+	if rest, found := strings.CutPrefix(name, "initrd-"); found {
+		if img, found := strings.CutSuffix(rest, ".img"); found && img != "" {
+			return "initrd", img, true
+		}
+	}
+	if rest, found := strings.CutPrefix(name, "rootfs-"); found {
+		if img, found := strings.CutSuffix(rest, ".img.verity"); found && img != "" {
+			return "verity", img, true
+		}
+		if img, found := strings.CutSuffix(rest, ".img"); found && img != "" {
+			return "rootfs", img, true
+		}
+	}
+	return "", "", false
+}
+
+// Path turns a tree-relative slash path into an absolute file path.
+func (t *Tree) Path(rel string) string { return filepath.Join(t.Root, filepath.FromSlash(rel)) }
+
+// Arch returns the directory for a, if the tree has one.
+func (t *Tree) Arch(a arch.Arch) (ArchDir, bool) {
+	for _, ad := range t.Arches {
+		if ad.Arch.Name == a.Name {
+			return ad, true
+		}
+	}
+	return ArchDir{}, false
+}
+
+// IsBundle reports whether rel is a Sigstore bundle written by the sign stage.
+func IsBundle(rel string) bool { return strings.HasSuffix(rel, BundleSuffix) }
+
+// IsSBOM reports whether rel is an SPDX document written by the release stage.
+func IsSBOM(rel string) bool { return strings.HasSuffix(rel, sbomSuffix) }
+
+// ImageSBOM is where the SBOM of image for arch a lives.
+func ImageSBOM(a arch.Arch, image string) string {
+	return path.Join(a.Name, "sbom-"+image+sbomSuffix)
+}
+
+// releaseOutput reports whether rel is written by the release stage itself
+// (and therefore is not a build artifact).
+func releaseOutput(rel string) bool {
+	switch rel {
+	case SumsFile, ProvenanceFile, SBOMIndexFile:
+		return true
+	}
+	return IsBundle(rel) || IsSBOM(rel)
+}
+
+// Artifacts are the build's outputs: every file in the tree except those the
+// release stage writes. They are the provenance subjects.
+func (t *Tree) Artifacts() []string {
+	var out []string
+	for _, rel := range t.all() {
+		if !releaseOutput(rel) {
+			out = append(out, rel)
+		}
+	}
+	return out
+}
+
+// SBOMs are the SPDX documents present in the tree.
+func (t *Tree) SBOMs() []string {
+	var out []string
+	for _, rel := range t.all() {
+		if IsSBOM(rel) {
+			out = append(out, rel)
+		}
+	}
+	return out
+}
+
+// Summed is what SHA256SUMS lists: artifacts, SBOMs and provenance; every file
+// except SHA256SUMS itself and the bundles (which sign these files).
+func (t *Tree) Summed() []string {
+	var out []string
+	for _, rel := range t.all() {
+		if rel != SumsFile && !IsBundle(rel) {
+			out = append(out, rel)
+		}
+	}
+	return out
+}
+
+// Bundles are the Sigstore bundles present in the tree.
+func (t *Tree) Bundles() []string {
+	var out []string
+	for _, rel := range t.all() {
+		if IsBundle(rel) {
+			out = append(out, rel)
+		}
+	}
+	return out
+}
+
+// Has reports whether rel names a regular file of the tree.
+func (t *Tree) Has(rel string) bool {
+	for _, f := range t.all() {
+		if f == rel {
+			return true
+		}
+	}
+	return false
+}
+
+// all is every regular file, sorted bytewise (the order sha256sum and
+// LC_ALL=C sort use, so listings are stable across locales).
+func (t *Tree) all() []string {
+	out := append([]string(nil), t.Top...)
+	for _, ad := range t.Arches {
+		out = append(out, ad.Files...)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// CheckRel refuses a tree-relative path that could leave the tree: it is the
+// guard for names that come from outside (a SHA256SUMS line, an OCI layer
+// title, a provenance subject).
+func CheckRel(rel string) error {
+	if rel == "" {
+		return errors.New("empty path")
+	}
+	if path.IsAbs(rel) || strings.Contains(rel, "\\") || path.Clean(rel) != rel || rel == "." ||
+		rel == ".." || strings.HasPrefix(rel, "../") {
+		return fmt.Errorf("path %q is not a clean relative path inside the dist tree", rel)
+	}
+	if strings.Count(rel, "/") > 1 {
+		return fmt.Errorf("path %q is deeper than <arch>/<file>", rel)
+	}
+	if !fs.ValidPath(rel) {
+		return fmt.Errorf("path %q is not valid", rel)
+	}
+	return nil
+}

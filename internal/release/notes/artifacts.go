@@ -1,0 +1,61 @@
+package notes
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+
+	"github.com/guestforge/guestforge/internal/release/dist"
+	"github.com/guestforge/guestforge/internal/release/sums"
+)
+
+// Artifact is one row of the artifact table.
+type Artifact struct {
+	Name   string // file name
+	Arch   string // arch directory, "" for files at the top of the tree
+	Size   int64
+	SHA256 string
+}
+
+// Artifacts lists the build artifacts of the dist/<version>/ tree at dir
+// with their sizes and digests. When the tree already has SHA256SUMS, every
+// digest must agree with it: notes that publish a digest the signed sums
+// file contradicts would send users chasing a corrupted download.
+func Artifacts(dir string) ([]Artifact, error) {
+	t, err := dist.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	signed := map[string]string{}
+	if t.Has(dist.SumsFile) {
+		entries, err := sums.ReadFile(t.Path(dist.SumsFile))
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			signed[e.Path] = e.SHA256
+		}
+	}
+	var out []Artifact
+	for _, rel := range t.Artifacts() {
+		fi, err := os.Stat(t.Path(rel))
+		if err != nil {
+			return nil, fmt.Errorf("artifact table: %w", err)
+		}
+		sum, err := sums.File(t.Path(rel))
+		if err != nil {
+			return nil, fmt.Errorf("artifact table: %w", err)
+		}
+		if want, ok := signed[rel]; ok && want != sum {
+			return nil, fmt.Errorf("artifact table: %s has sha256 %s but %s says %s: the tree changed after it was summed; rebuild or re-run the checksum stage",
+				rel, sum, filepath.Join(t.Root, dist.SumsFile), want)
+		}
+		dir, name := path.Split(rel)
+		out = append(out, Artifact{Name: name, Arch: path.Clean(dir), Size: fi.Size(), SHA256: sum})
+		if dir == "" {
+			out[len(out)-1].Arch = ""
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,172 @@
+package notes_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/guestforge/guestforge/internal/manifest"
+	"github.com/guestforge/guestforge/internal/release/changes"
+	"github.com/guestforge/guestforge/internal/release/dist"
+	"github.com/guestforge/guestforge/internal/release/notes"
+	"github.com/guestforge/guestforge/internal/release/sums"
+	"github.com/guestforge/guestforge/internal/testenv"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.md from the current output")
+
+// distTree writes a small dist/<version>/ tree with real bytes.
+func distTree(t *testing.T) string {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "v1.3.0")
+	files := map[string]string{
+		"x86_64/vmlinuz-6.12.117-3f2a9c1d":  strings.Repeat("K", 3000),
+		"x86_64/config-6.12.117-3f2a9c1d":   "CONFIG_VIRTIO=y\n",
+		"x86_64/initrd-default.img":         strings.Repeat("I", 2*1024*1024+5),
+		"aarch64/vmlinuz-6.12.117-77aa00bb": "arm kernel",
+	}
+	for name, content := range files {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func loadManifest(t *testing.T) *manifest.Toolchain {
+	t.Helper()
+	tc, err := manifest.Load("testdata/toolchain.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tc
+}
+
+func TestArtifactsMatchSha256sum(t *testing.T) {
+	root := distTree(t)
+	arts, err := notes.Artifacts(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, a := range arts {
+		names = append(names, a.Arch+"/"+a.Name)
+	}
+	want := "aarch64/vmlinuz-6.12.117-77aa00bb x86_64/config-6.12.117-3f2a9c1d x86_64/initrd-default.img x86_64/vmlinuz-6.12.117-3f2a9c1d"
+	if got := strings.Join(names, " "); got != want {
+		t.Fatalf("artifacts %s, want %s", got, want)
+	}
+	// The digests are what coreutils computes.
+	sha := testenv.RequireTool(t, "sha256sum")
+	out, err := exec.Command(sha, filepath.Join(root, "x86_64/initrd-default.img")).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Fields(string(out))[0]; got != arts[2].SHA256 || arts[2].Size != 2*1024*1024+5 {
+		t.Errorf("initrd: sha256sum says %s, table says %s size %d", got, arts[2].SHA256, arts[2].Size)
+	}
+}
+
+func TestArtifactsRefuseTreeChangedAfterSums(t *testing.T) {
+	root := distTree(t)
+	tree, err := dist.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sums.Write(tree); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := notes.Artifacts(root); err != nil {
+		t.Fatalf("after sums.Write: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "x86_64/config-6.12.117-3f2a9c1d"), []byte("CONFIG_VIRTIO=n\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = notes.Artifacts(root)
+	if err == nil || !strings.Contains(err.Error(), "x86_64/config-6.12.117-3f2a9c1d") || !strings.Contains(err.Error(), "changed after it was summed") {
+		t.Errorf("tampered tree: %v", err)
+	}
+}
+
+func input(t *testing.T, arts []notes.Artifact) notes.Input {
+	commits := []changes.Commit{
+		changes.Classify(changes.Commit{Hash: "bbbbbbbbbbbbbbbbbbbb", Subject: "feat(kernel)!: switch to 6.12 longterm (#40)", Files: []string{"toolchain.yaml", "kernel-configs/common/base.conf", "kernel-configs/x86_64/x.conf"}}),
+		changes.Classify(changes.Commit{Hash: "aaaaaaaaaaaaaaaaaaaa", Subject: "fix: keep vsock (#31)", Files: []string{"kernel-configs/common/vsock.conf"}}),
+		changes.Classify(changes.Commit{Hash: "cccccccccccccccccccc", Subject: "docs: runbook", Files: []string{"docs/runbook.md"}}),
+	}
+	return notes.Input{
+		Tag: "v1.3.0", Previous: "v1.2.0", Date: time.Date(2026, 4, 15, 9, 0, 0, 0, time.UTC),
+		Commit: "0123456789abcdef0123456789abcdef01234567", Changes: changes.Group("v1.2.0", commits),
+		Artifacts: arts, Manifest: loadManifest(t),
+		Signing:  notes.Signing{PublicKey: "cosign.pub"},
+		Registry: "ghcr.io/guestforge/guest-images", Repo: "guestforge/guestforge",
+	}
+}
+
+func TestRenderGolden(t *testing.T) {
+	arts, err := notes.Artifacts(distTree(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := notes.Render(input(t, arts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "testdata/notes-v1.3.0.md", got)
+	again, _ := notes.Render(input(t, arts))
+	if !bytes.Equal(got, again) {
+		t.Error("two renders of the same input differ")
+	}
+}
+
+func TestRenderKeyless(t *testing.T) {
+	in := input(t, nil)
+	in.Signing = notes.Signing{Keyless: true, Tlog: true,
+		Identity: "https://github.com/guestforge/guestforge/.github/workflows/release.yaml@refs/heads/main",
+		Issuer:   "https://token.actions.githubusercontent.com"}
+	got, err := notes.Render(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "cosign verify-blob --certificate-identity https://github.com/guestforge/guestforge/.github/workflows/release.yaml@refs/heads/main --certificate-oidc-issuer https://token.actions.githubusercontent.com --bundle SHA256SUMS.sigstore.json SHA256SUMS\n"
+	if !strings.Contains(string(got), want) || strings.Contains(string(got), "insecure-ignore-tlog") {
+		t.Errorf("keyless notes lack %q or ask to ignore the tlog:\n%s", want, got)
+	}
+	in.Signing.Issuer = ""
+	if _, err := notes.Render(in); err == nil {
+		t.Error("keyless without issuer rendered")
+	}
+}
+
+func TestSize(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 3000: "2.9 KiB", 2*1024*1024 + 5: "2.0 MiB", 5 << 30: "5.0 GiB"} {
+		if got := notes.Size(n); got != want {
+			t.Errorf("Size(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -run %s -update to create it)", err, t.Name())
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (rerun with -update after checking the diff):\n%s", path, got)
+	}
+}

@@ -1,0 +1,136 @@
+package sbom
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path"
+	"time"
+
+	"github.com/guestforge/guestforge/internal/release/dist"
+	"github.com/guestforge/guestforge/internal/release/sums"
+)
+
+// Options are the facts about a release that are not in the dist tree.
+type Options struct {
+	// Created is SOURCE_DATE_EPOCH.
+	Created time.Time
+	// Agents maps an image name to what its definition says about the agent.
+	Agents map[string]Agent
+	// KernelSource is the pinned kernel source URL (toolchain.yaml).
+	KernelSource string
+}
+
+// Write generates the SBOM of every image of every arch in the tree, reading
+// packages and the agent from the image's initrd, then the release index.
+// It returns the tree-relative paths written.
+func Write(t *dist.Tree, o Options) ([]string, error) {
+	if o.Created.IsZero() {
+		return nil, fmt.Errorf("sbom: the creation time (SOURCE_DATE_EPOCH) is required")
+	}
+	var written []string
+	var refs []DocRef
+	for _, ad := range t.Arches {
+		kernels, err := kernelsOf(t, ad)
+		if err != nil {
+			return nil, err
+		}
+		for _, im := range ad.Images {
+			if im.Initrd == "" {
+				return nil, fmt.Errorf("%s: image %s has no initrd-%s.img to read its package list from", path.Join(t.Root, ad.Arch.Name), im.Name, im.Name)
+			}
+			c, err := ScanInitrd(t.Path(im.Initrd))
+			if err != nil {
+				return nil, err
+			}
+			pkgs, err := ParseStatus(bytes.NewReader(c.Status), im.Initrd+":/"+statusPath)
+			if err != nil {
+				return nil, err
+			}
+			var files []Artifact
+			for _, f := range []struct{ kind, rel string }{{"initrd", im.Initrd}, {"rootfs", im.Rootfs}, {"verity", im.Verity}} {
+				if f.rel == "" {
+					continue
+				}
+				sum, err := sums.File(t.Path(f.rel))
+				if err != nil {
+					return nil, err
+				}
+				files = append(files, Artifact{Kind: f.kind, File: path.Base(f.rel), SHA256: sum})
+			}
+			agent := o.Agents[im.Name]
+			agent.File = *c.Agent
+			doc, err := ImageDocument(ImageInput{
+				Version: t.Version, Arch: ad.Arch, Image: im.Name, Created: o.Created,
+				Packages: pkgs, Agent: agent, Kernels: kernelsWithSource(kernels, o.KernelSource), Files: files,
+			})
+			if err != nil {
+				return nil, err
+			}
+			body, err := Marshal(doc)
+			if err != nil {
+				return nil, err
+			}
+			rel := dist.ImageSBOM(ad.Arch, im.Name)
+			if err := dist.WriteFile(t.Path(rel), body); err != nil {
+				return nil, err
+			}
+			written = append(written, rel)
+			refs = append(refs, DocRef{Path: rel, Namespace: doc.DocumentNamespace, SHA256: sha256Hex(body)})
+		}
+	}
+	idx, err := IndexDocument(t.Version, o.Created, refs)
+	if err != nil {
+		return nil, err
+	}
+	body, err := Marshal(idx)
+	if err != nil {
+		return nil, err
+	}
+	if err := dist.WriteFile(t.Path(dist.SBOMIndexFile), body); err != nil {
+		return nil, err
+	}
+	return append(written, dist.SBOMIndexFile), nil
+}
+
+func kernelsOf(t *dist.Tree, ad dist.ArchDir) ([]Kernel, error) {
+	var out []Kernel
+	for _, k := range ad.Kernels {
+		boot := k.BootImage()
+		if boot == "" {
+			continue
+		}
+		sum, err := sums.File(t.Path(boot))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Kernel{Version: k.Version, ConfigID: k.ConfigID, File: path.Base(boot), SHA256: sum})
+	}
+	return out, nil
+}
+
+func kernelsWithSource(ks []Kernel, src string) []Kernel {
+	out := append([]Kernel(nil), ks...)
+	for i := range out {
+		out[i].Source = src
+	}
+	return out
+}
+
+// Read parses an SPDX document written by this package.
+func Read(file string) (*Document, []byte, error) {
+	body, err := os.ReadFile(file)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read SBOM: %w", err)
+	}
+	var doc Document
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&doc); err != nil {
+		return nil, nil, fmt.Errorf("%s: not an SPDX JSON document: %w", file, err)
+	}
+	if doc.SPDXVersion != spdxVersion {
+		return nil, nil, fmt.Errorf("%s: spdxVersion %q, want %s", file, doc.SPDXVersion, spdxVersion)
+	}
+	return &doc, body, nil
+}
