@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -137,6 +138,12 @@ func TestSameTreeSameBytes(t *testing.T) {
 			}
 			return os.Lchown(p, 4242, 4343)
 		}))
+		// chown(2) clears setuid/setgid; a faithful copy (cp -a) restores them.
+		for _, f := range sample {
+			if f.mode&(os.ModeSetuid|os.ModeSetgid) != 0 {
+				must(t, os.Chmod(filepath.Join(b, f.path), f.mode))
+			}
+		}
 	} else {
 		t.Log("not root: the copy keeps our uid (mtimes and umask still differ)")
 	}
@@ -147,7 +154,7 @@ func TestSameTreeSameBytes(t *testing.T) {
 		syscall.Umask(0o077)
 		y := packDir(t, b, c)
 		if sha(x) != sha(y) {
-			t.Errorf("%s: sha256 differs: %s vs %s", c, sha(x), sha(y))
+			t.Errorf("%s: sha256 differs: %s vs %s%s", c, sha(x), sha(y), listingDiff(t, x, y))
 		}
 	}
 	syscall.Umask(old)
@@ -330,4 +337,20 @@ func TestReadBackTar(t *testing.T) {
 	if !bytes.Equal(buf.Bytes(), fromDir) {
 		t.Fatalf("tar and directory input give different archives (%d vs %d bytes)", buf.Len(), len(fromDir))
 	}
+}
+
+// listingDiff names the first differing entry of two archives, for failures.
+func listingDiff(t *testing.T, x, y []byte) string {
+	t.Helper()
+	hx, _, errX := List(bytes.NewReader(x))
+	hy, _, errY := List(bytes.NewReader(y))
+	if errX != nil || errY != nil {
+		return fmt.Sprintf(" (unreadable: %v, %v)", errX, errY)
+	}
+	for i := range min(len(hx), len(hy)) {
+		if *hx[i] != *hy[i] {
+			return fmt.Sprintf("\nfirst difference:\n  %+v\n  %+v", *hx[i], *hy[i])
+		}
+	}
+	return fmt.Sprintf(" (%d vs %d entries)", len(hx), len(hy))
 }

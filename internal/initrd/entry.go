@@ -120,7 +120,7 @@ func (b bytesContent) describe() string { return "in-memory content" }
 type hostFile string
 
 func (h hostFile) open() (io.ReadCloser, error) { return os.Open(string(h)) }
-func (h hostFile) describe() string               { return string(h) }
+func (h hostFile) describe() string             { return string(h) }
 
 // Open returns a reader of a regular file's content.
 func (e *Entry) Open() (io.ReadCloser, error) {

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
-	"strconv"
 
 	"github.com/cavaliergopher/cpio"
 )

@@ -170,6 +170,10 @@ func (t *Tree) AddSymlink(p, target string) error {
 	if target == "" {
 		return fmt.Errorf("symlink %s has an empty target", c)
 	}
+	// The kernel reads the target as a C string of at most PATH_MAX.
+	if strings.IndexByte(target, 0) >= 0 || len(target)+1 > newcMaxName {
+		return fmt.Errorf("symlink %s: target %.40q... has a NUL byte or is longer than PATH_MAX", c, target)
+	}
 	return t.add(&Entry{Path: c, Kind: KindSymlink, Perm: 0o777, Linkname: target})
 }
 

@@ -97,7 +97,11 @@ func (t *Tree) Merge(a arch.Arch, variant string) (*Merged, error) {
 			}
 		}
 		for name, s := range inLevel {
-			if prev, ok := final[name]; ok && !prev.Value.Equal(s.Value) {
+			prev, ok := final[name]
+			if ok && prev.Value.Equal(s.Value) {
+				continue // a restatement is not an override; keep the first position
+			}
+			if ok {
 				m.Overrides = append(m.Overrides, Override{Name: name, From: prev, To: s})
 			}
 			final[name] = s

@@ -50,32 +50,10 @@ var Off = Value{Kind: Tristate, Text: "n"}
 // IsOff reports whether v is n.
 func (v Value) IsOff() bool { return v.Kind == Tristate && v.Text == "n" }
 
-// Equal compares canonical values; a hex and a decimal number are equal when
-// they denote the same integer, because Kconfig may print either for an int.
-func (v Value) Equal(w Value) bool {
-	if v.Kind == w.Kind {
-		return v.Text == w.Text
-	}
-	if isNumeric(v.Kind) && isNumeric(w.Kind) {
-		a, aok := v.integer()
-		b, bok := w.integer()
-		return aok && bok && a.Cmp(b) == 0
-	}
-	return false
-}
-
-func isNumeric(k Kind) bool { return k == Number || k == Hex }
-
-func (v Value) integer() (*big.Int, bool) {
-	n := new(big.Int)
-	switch v.Kind {
-	case Number:
-		return n.SetString(v.Text, 10)
-	case Hex:
-		return n.SetString(strings.TrimPrefix(v.Text, "0x"), 16)
-	}
-	return nil, false
-}
+// Equal compares canonical values. Kinds must match: Kconfig reads "16" for
+// a hex symbol as 0x16 and refuses "0x10" for an int symbol, so 16 and 0x10
+// are different requests.
+func (v Value) Equal(w Value) bool { return v == w }
 
 // String renders the value as it appears after "CONFIG_X=" (n renders as "n";
 // Line renders the "is not set" form).

@@ -115,7 +115,7 @@ type verdict struct {
 }
 
 func (v *verdict) warn(format string, args ...any) {
-	if v.status == StatusOK {
+	if v.status == StatusOK || v.status == "" {
 		v.status = StatusWarn
 	}
 	v.why = append(v.why, fmt.Sprintf(format, args...))
@@ -147,11 +147,12 @@ type minorRule[V comparable[V]] struct {
 	lag       int
 	supported int  // newest minors upstream still patches; 0 = not checked
 	exact     bool // the feed lists every release, so a pin must be one of them
-	fix       string
+	// fix says how to move the pin to version (a printf format with one %s).
+	fix string
 }
 
 func (r minorRule[V]) eval(pinned V, releases []V) verdict {
-	var v verdict
+	v := verdict{status: StatusOK}
 	rels := slices.Clone(releases)
 	slices.SortFunc(rels, func(a, b V) int { return b.Compare(a) })
 	if len(rels) == 0 {
@@ -191,7 +192,7 @@ func (r minorRule[V]) eval(pinned V, releases []V) verdict {
 	pinMinor := r.prefix + pk.String()
 	if pk.compare(floor) < 0 {
 		v.violate("%s %s is %s behind %s (N-%d allows >= %s); %s or add an exception with an expiry",
-			r.name, pinMinor, plural(behind, "release"), latestMinor, r.lag, v.floor, r.fix)
+			r.name, pinMinor, plural(behind, "release"), latestMinor, r.lag, v.floor, fmt.Sprintf(r.fix, v.latest))
 		return v
 	}
 	switch {
@@ -208,7 +209,7 @@ func (r minorRule[V]) eval(pinned V, releases []V) verdict {
 	for _, rel := range rels {
 		if r.ln.minor(rel) == pk {
 			if rel.Compare(pinned) > 0 {
-				v.warn("%s is out with fixes for %s: %s", r.ln.show(rel), pinMinor, r.fix)
+				v.warn("%s is out with fixes for %s: %s", r.ln.show(rel), pinMinor, fmt.Sprintf(r.fix, r.ln.show(rel)))
 			}
 			break
 		}
@@ -229,7 +230,8 @@ func (ev *evaluator) toolchainVerdict(p manifest.Pin, ver string) (verdict, erro
 	if err != nil {
 		return verdict{}, fmt.Errorf("%s:%d: %w", ev.m.Path, p.Line, err)
 	}
-	rule := minorRule[*version.Version]{ln: toolchainLine, name: p.Name, lag: ev.lag, exact: true, fix: "bump it (release policy bump)"}
+	rule := minorRule[*version.Version]{ln: toolchainLine, name: p.Name, lag: ev.lag, exact: true,
+		fix: "bump it to %s (release policy bump --write)"}
 	switch p.Feed {
 	case manifest.FeedGo:
 		if ev.f.Go == nil {
@@ -257,7 +259,7 @@ func (ev *evaluator) pinRow(p manifest.Pin) (Row, error) {
 		pv, err2 := ParseToolchainVersion(p.Version)
 		return err1 == nil && err2 == nil && pv.Compare(a) >= 0
 	}
-	row.Status, row.Why = ev.overlay(p.Name, v, covers, p.Line)
+	row.Status, row.Why = ev.overlay(p.Name, v, covers, ev.m.Path, p.Line)
 	return row, nil
 }
 
@@ -276,7 +278,7 @@ func (ev *evaluator) kernelRow() (Row, error) {
 		pv, err2 := ParseToolchainVersion(k.Version)
 		return err1 == nil && err2 == nil && pv.Compare(a) >= 0
 	}
-	row.Status, row.Why = ev.overlay(manifest.KernelName, v, covers, k.Line)
+	row.Status, row.Why = ev.overlay(manifest.KernelName, v, covers, ev.m.Path, k.Line)
 	return row, nil
 }
 
@@ -298,12 +300,12 @@ func (ev *evaluator) moduleVerdict(d Dependency, ver string) (verdict, error) {
 			rels = append(rels, v)
 		}
 	}
-	rule := minorRule[*semver.Version]{ln: moduleLine, name: d.Path, prefix: "v", lag: ev.lag, exact: true}
+	rule := minorRule[*semver.Version]{ln: moduleLine, name: d.Path, prefix: "v", lag: ev.lag, exact: true,
+		fix: "run go get " + d.Path + "@%s"}
 	newest := ""
 	if len(rels) > 0 {
 		newest = slices.MaxFunc(rels, func(a, b *semver.Version) int { return a.Compare(b) }).Original()
 	}
-	rule.fix = fmt.Sprintf("run go get %s@%s", d.Path, newest)
 	if IsPseudoVersion(pinned) {
 		rule.exact = false
 	}
@@ -325,20 +327,19 @@ func (ev *evaluator) moduleRow(d Dependency) (Row, error) {
 		pv, err2 := ParseModuleVersion(d.Version)
 		return err1 == nil && err2 == nil && pv.Compare(a) >= 0
 	}
-	status, why := ev.overlay(d.Path, v, covers, d.Line)
-	// Module rows point at go.mod; keep the go.mod position first.
-	row.Status, row.Why = status, strings.Replace(why, fmt.Sprintf("%s:%d: ", ev.m.Path, d.Line), fmt.Sprintf("%s:%d: ", d.File, d.Line), 1)
+	// Module rows point at go.mod, where the requirement is written.
+	row.Status, row.Why = ev.overlay(d.Path, v, covers, d.File, d.Line)
 	return row, nil
 }
 
 // overlay applies the pin's exception, if any, to a verdict and renders the
-// row's why, starting with manifest:line.
-func (ev *evaluator) overlay(name string, v verdict, covers func(allow string) bool, line int) (Status, string) {
+// row's why, starting with the file:line where the pin is written.
+func (ev *evaluator) overlay(name string, v verdict, covers func(allow string) bool, file string, line int) (Status, string) {
 	status, why := v.status, slices.Clone(v.why)
 	if exc, ok := ev.m.Policy.Exception(name); ok {
 		status, why = ev.applyException(exc, status, why, covers)
 	}
-	return status, fmt.Sprintf("%s:%d: %s", ev.m.Path, line, strings.Join(why, "; "))
+	return status, fmt.Sprintf("%s:%d: %s", file, line, strings.Join(why, "; "))
 }
 
 func (ev *evaluator) applyException(exc manifest.Exception, status Status, why []string, covers func(string) bool) (Status, []string) {

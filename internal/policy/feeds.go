@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/Masterminds/semver/v3"
+	"golang.org/x/mod/module"
 
 	"github.com/guestforge/guestforge/internal/manifest"
 )
@@ -106,6 +107,16 @@ type Source interface {
 // file, unreachable host), as opposed to one that was read but is malformed.
 var ErrFeedUnavailable = errors.New("feed unavailable")
 
+// unavailableError carries ErrFeedUnavailable without repeating it in the text.
+type unavailableError struct{ msg string }
+
+func (e *unavailableError) Error() string        { return e.msg }
+func (e *unavailableError) Is(target error) bool { return target == ErrFeedUnavailable }
+
+func unavailable(format string, args ...any) error {
+	return &unavailableError{msg: fmt.Sprintf(format, args...)}
+}
+
 // DirSource reads feeds from a directory laid out as testdata/feeds is.
 type DirSource struct{ Dir string }
 
@@ -114,10 +125,10 @@ func (d DirSource) Fetch(_ context.Context, name string) ([]byte, string, error)
 	p := filepath.Join(d.Dir, filepath.FromSlash(name))
 	data, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, p, fmt.Errorf("%w: %s does not exist: add it to the snapshot (release policy snapshot --out %s fetches every feed the manifest needs)", ErrFeedUnavailable, p, d.Dir)
+		return nil, p, unavailable("%s does not exist: add it to the snapshot (release policy snapshot --out %s fetches every feed the manifest needs)", p, d.Dir)
 	}
 	if err != nil {
-		return nil, p, fmt.Errorf("%w: %w", ErrFeedUnavailable, err)
+		return nil, p, unavailable("%v", err)
 	}
 	return data, p, nil
 }
@@ -171,15 +182,15 @@ func (l LiveSource) Fetch(ctx context.Context, name string) ([]byte, string, err
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, u, fmt.Errorf("%w: cannot reach %s: %w", ErrFeedUnavailable, u, err)
+		return nil, u, unavailable("cannot reach %s: %v", u, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, u, fmt.Errorf("%w: %s answered %s", ErrFeedUnavailable, u, resp.Status)
+		return nil, u, unavailable("%s answered %s", u, resp.Status)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxFeedBytes+1))
 	if err != nil {
-		return nil, u, fmt.Errorf("%w: reading %s: %w", ErrFeedUnavailable, u, err)
+		return nil, u, unavailable("reading %s: %v", u, err)
 	}
 	if len(data) > maxFeedBytes {
 		return nil, u, fmt.Errorf("%s is larger than %d bytes: not a feed", u, maxFeedBytes)
@@ -240,6 +251,9 @@ func feedLabel(name string) string {
 	}
 	if rest, ok := strings.CutPrefix(name, "modules/"); ok {
 		esc := strings.TrimSuffix(rest, "/@v/list")
+		if p, err := module.UnescapePath(esc); err == nil {
+			return "module " + p
+		}
 		return "module " + esc
 	}
 	return name
@@ -304,24 +318,33 @@ func LoadFeeds(ctx context.Context, src Source, need Need) (*Feeds, error) {
 	return f, nil
 }
 
-// Snapshot fetches what need names from src, checks each document parses,
-// and writes them under dir in the feeds-directory layout. It returns the
-// files written.
+// Snapshot fetches what need names from src and writes each document that
+// parses under dir, in the feeds-directory layout. Feeds that could not be
+// fetched or are malformed are not written and are reported together.
+// It returns the files written.
 func Snapshot(ctx context.Context, src Source, need Need, dir string) ([]string, error) {
-	docs, origin, err := Fetch(ctx, src, need)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := ParseFeeds(docs, origin, need); err != nil {
-		return nil, fmt.Errorf("not writing a snapshot of malformed feeds: %w", err)
-	}
+	docs, origin, fetchErr := Fetch(ctx, src, need)
 	names := make([]string, 0, len(docs))
 	for name := range docs {
 		names = append(names, name)
 	}
 	slices.Sort(names)
 	var written []string
+	var errs []error
 	for _, name := range names {
+		one := Need{Go: name == GoFeedFile, Rust: name == RustFeedFile, Kernel: name == KernelFeedFile}
+		if rest, ok := strings.CutPrefix(name, "modules/"); ok {
+			p, err := module.UnescapePath(strings.TrimSuffix(rest, "/@v/list"))
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			one.Modules = []string{p}
+		}
+		if _, err := ParseFeeds(map[string][]byte{name: docs[name]}, origin, one); err != nil {
+			errs = append(errs, fmt.Errorf("not written: %w", err))
+			continue
+		}
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return written, err
@@ -331,5 +354,5 @@ func Snapshot(ctx context.Context, src Source, need Need, dir string) ([]string,
 		}
 		written = append(written, p)
 	}
-	return written, nil
+	return written, errors.Join(append([]error{fetchErr}, errs...)...)
 }

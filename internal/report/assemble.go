@@ -121,7 +121,7 @@ func applyRecord(r *Report, rec *Record, log *slog.Logger) error {
 				fromStep(&r.Artifacts[i])
 				continue
 			}
-			a := Artifact{Path: out, Name: path.Base(out), Kind: cmp.Or(s.Kind, "other"),
+			a := Artifact{Path: out, Name: path.Base(out), Kind: guessKind(path.Base(out), s.Kind),
 				Status: StatusMissing, CacheHit: Unknown, Reproducible: Unknown, Maintainers: []string{}}
 			fromStep(&a)
 			if a.Status == StatusMissing && a.Error == "" {

@@ -66,12 +66,26 @@ func hbars(id, title, empty string, items []hitem, legend []legendItem) hchart {
 		}
 		y := chartMargin + i*(barHeight+barGap)
 		c.Bars = append(c.Bars, hbar{
-			Label: it.label, Value: it.text, Title: it.title, Class: it.class,
+			Label: shorten(it.label, maxLabel), Value: it.text, Title: it.title, Class: it.class,
 			Y: y, W: w, TextY: y + barHeight - 4,
 		})
 	}
 	c.Height = 2*chartMargin + len(items)*(barHeight+barGap)
 	return c
+}
+
+// maxLabel keeps bar labels inside the label column at 12px.
+const maxLabel = 40
+
+// shorten cuts the middle out of a long label: both the arch prefix and the
+// config hash at the end tell artifacts apart. The bar's title has it whole.
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	head := (n - 1) / 2
+	return string(r[:head]) + "…" + string(r[len(r)-(n-1-head):])
 }
 
 // vbar is one column of a history chart.
@@ -82,13 +96,12 @@ type vbar struct {
 
 // vchart is a column chart over releases.
 type vchart struct {
-	ID, Title  string
-	Bars       []vbar
-	Width      int
-	Height     int
-	BaseY      int
-	LabelY     int
-	ValueYDiff int
+	ID, Title string
+	Bars      []vbar
+	Width     int
+	Height    int
+	BaseY     int
+	LabelY    int
 }
 
 func vbars(id, title string, labels []string, values []int64, texts []string, current int) vchart {

@@ -2,6 +2,8 @@ package report
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,7 +14,7 @@ import (
 // fixtureVersion is the release the fixture tree holds.
 const fixtureVersion = "v2026.2.0"
 
-// writeFile writes n deterministic bytes (seeded by name) under dir.
+// writeBytes writes n deterministic bytes (seeded by name) under dir.
 func writeBytes(t *testing.T, dir, rel string, n int) {
 	t.Helper()
 	p := filepath.Join(dir, filepath.FromSlash(rel))
@@ -32,21 +34,21 @@ func writeDist(t *testing.T, dir string) {
 	t.Helper()
 	v := fixtureVersion + "/"
 	files := map[string]int{
-		"x86_64/vmlinuz-6.12.117-3f2a9c1d":    9_400_000,
-		"x86_64/vmlinux-6.12.117-3f2a9c1d":    48_000_000,
-		"x86_64/config-6.12.117-3f2a9c1d":     210_000,
-		"x86_64/System.map-6.12.117-3f2a9c1d": 5_100_000,
-		"x86_64/initrd-default.img":           14_000_000,
-		"x86_64/initrd-systemd.img":           39_000_000,
-		"x86_64/rootfs-systemd.img":           96_000_000,
-		"x86_64/rootfs-systemd.img.verity":    800_000,
-		"x86_64/root_hash.txt":                65,
-		"x86_64/sbom-default.spdx.json":       40_000,
-		"aarch64/vmlinuz-6.12.117-77aa0b12":   8_800_000,
-		"aarch64/vmlinux-6.12.117-77aa0b12":   41_000_000,
-		"aarch64/config-6.12.117-77aa0b12":    205_000,
-		"SHA256SUMS":                          1_200,
-		"provenance.intoto.jsonl":             6_000,
+		"x86_64/vmlinuz-6.12.117-3f2a9c1d":               9_400_000,
+		"x86_64/vmlinux-6.12.117-3f2a9c1d":               48_000_000,
+		"x86_64/config-6.12.117-3f2a9c1d":                210_000,
+		"x86_64/System.map-6.12.117-3f2a9c1d":            5_100_000,
+		"x86_64/initrd-default.img":                      14_000_000,
+		"x86_64/initrd-systemd.img":                      39_000_000,
+		"x86_64/rootfs-systemd.img":                      96_000_000,
+		"x86_64/rootfs-systemd.img.verity":               800_000,
+		"x86_64/root_hash.txt":                           65,
+		"x86_64/sbom-default.spdx.json":                  40_000,
+		"aarch64/vmlinuz-6.12.117-77aa0b12":              8_800_000,
+		"aarch64/vmlinux-6.12.117-77aa0b12":              41_000_000,
+		"aarch64/config-6.12.117-77aa0b12":               205_000,
+		"SHA256SUMS":                                     1_200,
+		"provenance.intoto.jsonl":                        6_000,
 		"x86_64/vmlinuz-6.12.117-3f2a9c1d.sigstore.json": 3_300,
 	}
 	for rel, n := range files {
@@ -95,4 +97,10 @@ func fixtureToolchain() *manifest.Toolchain {
 		{Arch: "x86_64", Variant: "debug", Images: []string{"default"}, Status: "experimental", Maintainers: []string{"@debug"}},
 		{Arch: "aarch64", Variant: "default", Images: []string{"default"}, Status: "deprecated", DeprecatedSince: "2026-01-15", RemovalDate: "2026-07-15"},
 	}}
+}
+
+func sha256Of(t *testing.T, data []byte) string {
+	t.Helper()
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }

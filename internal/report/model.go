@@ -118,7 +118,7 @@ type Artifact struct {
 func (a Artifact) Key() string {
 	key := a.Arch
 	if key == "" {
-		key = "-"
+		key = "release" // SHA256SUMS, provenance: one per release
 	}
 	key += "/" + a.Kind
 	switch {

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -120,8 +121,10 @@ func scan(root, prefix string) ([]Artifact, error) {
 		}
 		for _, rel := range ad.Files {
 			kind, image := known[rel][0], known[rel][1]
-			if kind == "" {
-				kind = topKind(path.Base(rel))
+			// A bundle or SBOM is never the artifact its name starts with
+			// (vmlinuz-<kver>-<cfg>.sigstore.json signs a kernel, it is not one).
+			if k := topKind(path.Base(rel)); kind == "" || k == "signature" || k == "sbom" {
+				kind = k
 			}
 			if err := add(rel, ad.Arch.Name, kind, image); err != nil {
 				return nil, err
@@ -129,6 +132,27 @@ func scan(root, prefix string) ([]Artifact, error) {
 		}
 	}
 	return out, nil
+}
+
+// guessKind names the kind of a file a step should have made but that is not
+// on disk, so the layout cannot be asked; the step's kind is the fallback.
+func guessKind(name, stepKind string) string {
+	for prefix, kind := range map[string]string{"vmlinuz-": "vmlinuz", "vmlinux-": "vmlinux", "config-": "config",
+		"System.map-": "system-map", "initrd-": "initrd", "rootfs-": "rootfs"} {
+		if strings.HasPrefix(name, prefix) {
+			if kind == "rootfs" && strings.HasSuffix(name, ".verity") {
+				return "verity"
+			}
+			if k := topKind(name); k == "signature" || k == "sbom" {
+				return k
+			}
+			return kind
+		}
+	}
+	if k := topKind(name); k != "other" {
+		return k
+	}
+	return cmp.Or(stepKind, "other")
 }
 
 // topKind classifies the files the release stage adds, and root hashes.

@@ -109,8 +109,8 @@ func Check(tc *manifest.Toolchain, path string) error {
 		return nil
 	}
 	line, gotLine, wantLine := firstDiff(got, want)
-	return fmt.Errorf("%w: %s:%d is %q but toolchain.yaml gives %q: run `release support-matrix` and commit the result",
-		ErrStale, path, line, gotLine, wantLine)
+	return fmt.Errorf("%w: %s:%d is %q but %s gives %q: run `release support-matrix` and commit the result",
+		ErrStale, path, line, gotLine, pathOf(tc), wantLine)
 }
 
 func firstDiff(got, want []byte) (int, string, string) {

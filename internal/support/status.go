@@ -182,13 +182,16 @@ func statusList() string {
 	return strings.Join(s, ", ")
 }
 
-// where is "file:line" for a target when the loader recorded its line.
+// where is "file:line:column" for a target, as far as the loader recorded it.
 func where(tc *manifest.Toolchain, t manifest.Target) string {
 	path := tc.Path
 	if path == "" {
 		path = "toolchain.yaml"
 	}
-	if t.Line > 0 {
+	switch {
+	case t.Line > 0 && t.Column > 0:
+		return fmt.Sprintf("%s:%d:%d", path, t.Line, t.Column)
+	case t.Line > 0:
 		return fmt.Sprintf("%s:%d", path, t.Line)
 	}
 	return path

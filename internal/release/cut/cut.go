@@ -119,6 +119,10 @@ func Run(ctx context.Context, r *Release, stages []Stage, opts Options) (Result,
 	if err := checkStages(stages, opts.Until); err != nil {
 		return Result{}, err
 	}
+	if r.Tag == "" || r.DistRoot == "" || r.Manifest == nil || r.Plan == nil {
+		return Result{}, errors.New("cut: the release needs a tag, a dist root, the manifest and the plan")
+	}
+	r.Dir, r.Book = filepath.Join(r.DistRoot, r.Tag), BookDir(r.DistRoot, r.Tag)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -238,18 +242,24 @@ func statePathRel(r *Release) string {
 	return filepath.ToSlash(filepath.Join(filepath.Base(r.Book), "state.json"))
 }
 
+// mustPrecedePublish are the stages whose work must be done before anything
+// leaves the machine.
+var mustPrecedePublish = map[string]bool{StagePolicy: true, StageBuild: true, StageAttest: true, StageSign: true}
+
 func checkStages(stages []Stage, until string) error {
 	seen := map[string]bool{}
-	published := false
+	published := ""
 	for _, s := range stages {
 		if seen[s.Name()] {
 			return fmt.Errorf("stage %s listed twice", s.Name())
 		}
 		seen[s.Name()] = true
-		if published && !s.Publishes() && s.Name() == "build" {
-			return errors.New("build after publish: nothing may be published before everything is built")
+		if published != "" && mustPrecedePublish[s.Name()] {
+			return fmt.Errorf("stage %s after %s: nothing may be published before everything is built and signed", s.Name(), published)
 		}
-		published = published || s.Publishes()
+		if published == "" && s.Publishes() {
+			published = s.Name()
+		}
 	}
 	if until != "" && !seen[until] {
 		var names []string
@@ -394,4 +404,9 @@ func short(commit string) string {
 		return commit[:12]
 	}
 	return commit
+}
+
+// NewRelease is the release p decided on, to be cut from repo into distRoot.
+func NewRelease(p *plan.Plan, repo, distRoot string, tc *manifest.Toolchain) *Release {
+	return &Release{Tag: p.Decision.Tag, Commit: p.Head, Repo: repo, Manifest: tc, AsOf: p.AsOf, Plan: p, DistRoot: distRoot}
 }

@@ -39,6 +39,9 @@ type Tree struct {
 	Arches []ArchDir
 	// Top are the regular files directly under Root, slash-separated and sorted.
 	Top []string
+	// Partial marks a tree holding only some of the release's arches (pulled
+	// from a <version>-<arch> tag): checks skip entries of absent arches.
+	Partial bool
 }
 
 // ArchDir is dist/<version>/<arch>/.
@@ -230,6 +233,21 @@ func (t *Tree) Arch(a arch.Arch) (ArchDir, bool) {
 		}
 	}
 	return ArchDir{}, false
+}
+
+// Covers reports whether rel belongs to the part of the release the tree
+// holds: always, unless the tree is Partial and rel is in an absent arch.
+func (t *Tree) Covers(rel string) bool {
+	dir, _, nested := strings.Cut(rel, "/")
+	if !nested || !t.Partial {
+		return true
+	}
+	for _, ad := range t.Arches {
+		if ad.Arch.Name == dir {
+			return true
+		}
+	}
+	return false
 }
 
 // IsBundle reports whether rel is a Sigstore bundle written by the sign stage.

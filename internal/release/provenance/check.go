@@ -69,6 +69,9 @@ func Check(t *dist.Tree) error {
 			if want == "" {
 				return fmt.Errorf("%s: subject %s has no sha256 digest", dist.ProvenanceFile, s.Name)
 			}
+			if !t.Covers(s.Name) {
+				continue
+			}
 			if prev, dup := subjects[s.Name]; dup && prev != want {
 				return fmt.Errorf("%s: subject %s appears with two digests", dist.ProvenanceFile, s.Name)
 			}

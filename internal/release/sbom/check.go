@@ -7,6 +7,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/guestforge/guestforge/internal/arch"
 	"github.com/guestforge/guestforge/internal/release/dist"
 	"github.com/guestforge/guestforge/internal/release/sums"
 )
@@ -88,6 +89,9 @@ func Check(t *dist.Tree) error {
 	referenced := map[string]bool{}
 	for _, ref := range idx.ExternalDocumentRefs {
 		rel, ok := byID[ref.ExternalDocumentID]
+		if !ok && t.Partial && ofAbsentArch(t, ref.ExternalDocumentID) {
+			continue // the document of an arch this tree does not hold
+		}
 		if !ok {
 			return fmt.Errorf("%s: %s refers to a document that is not in the tree", dist.SBOMIndexFile, ref.ExternalDocumentID)
 		}
@@ -121,4 +125,15 @@ func checksum(cs []Checksum) string {
 func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
+}
+
+// ofAbsentArch reports whether an index reference names a document of an
+// arch the tree does not hold.
+func ofAbsentArch(t *dist.Tree, id string) bool {
+	for _, a := range arch.All() {
+		if _, present := t.Arch(a); !present && strings.HasPrefix(id, docRefID(a.Name+"/")) {
+			return true
+		}
+	}
+	return false
 }

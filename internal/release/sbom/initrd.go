@@ -1,9 +1,7 @@
 package sbom
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -14,8 +12,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/cavaliergopher/cpio"
-	"github.com/klauspost/compress/zstd"
+	"github.com/guestforge/guestforge/internal/initrd"
 )
 
 // Contents is what an SBOM needs from a guest root filesystem.
@@ -44,11 +41,13 @@ func ScanInitrd(file string) (*Contents, error) {
 		return nil, fmt.Errorf("open initrd: %w", err)
 	}
 	defer f.Close()
-	r, closeFn, err := decompress(bufio.NewReader(f))
+	// The reading side of internal/initrd knows every compression the
+	// writing side produces.
+	r, _, err := initrd.Decompress(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	defer closeFn()
+	defer r.Close()
 	c, err := scanCPIO(r)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
@@ -56,48 +55,22 @@ func ScanInitrd(file string) (*Contents, error) {
 	return c, nil
 }
 
-// decompress picks the decoder by magic number, not by file name: the
-// name says .img whatever the compression.
-func decompress(br *bufio.Reader) (io.Reader, func(), error) {
-	magic, err := br.Peek(6)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read initrd header: %w", err)
-	}
-	switch {
-	case magic[0] == 0x1f && magic[1] == 0x8b:
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, nil, fmt.Errorf("gzip: %w", err)
-		}
-		return zr, func() { zr.Close() }, nil
-	case bytes.Equal(magic[:4], []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(br)
-		if err != nil {
-			return nil, nil, fmt.Errorf("zstd: %w", err)
-		}
-		return zr, zr.Close, nil
-	case string(magic) == "070701" || string(magic) == "070702":
-		return br, func() {}, nil
-	}
-	return nil, nil, fmt.Errorf("not a newc cpio archive (gzip, zstd or uncompressed): magic % x", magic)
-}
-
 type entry struct {
-	mode     cpio.FileMode
+	kind     initrd.Kind
 	size     int64
 	sum      string
-	inode    int64
-	links    int
+	inode    uint32
+	links    uint32
 	linkname string
 	elf      bool
 }
 
 func scanCPIO(r io.Reader) (*Contents, error) {
-	cr := cpio.NewReader(r)
+	cr := initrd.NewReader(r)
 	entries := map[string]*entry{}
 	// dataByInode finds the content of hardlinked files: newc stores the data
 	// once, with one of the names, and the others have size 0.
-	dataByInode := map[int64]*entry{}
+	dataByInode := map[uint32]*entry{}
 	units := map[string][]byte{}
 	var status []byte
 	for {
@@ -108,13 +81,10 @@ func scanCPIO(r io.Reader) (*Contents, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read cpio: %w", err)
 		}
-		if h.Name == "TRAILER!!!" {
-			break
-		}
 		name := strings.TrimPrefix(path.Clean("/"+h.Name), "/")
-		e := &entry{mode: h.Mode, size: h.Size, inode: h.Inode, links: h.Links, linkname: h.Linkname}
+		e := &entry{kind: h.Kind(), size: h.Size, inode: h.Inode, links: h.NLink, linkname: h.Linkname}
 		entries[name] = e
-		if !h.Mode.IsRegular() || h.Size == 0 {
+		if e.kind != initrd.KindRegular || h.Size == 0 {
 			continue
 		}
 		keep := name == statusPath || isAgentUnit(name)
@@ -135,7 +105,7 @@ func scanCPIO(r io.Reader) (*Contents, error) {
 		}
 		e.sum = hex.EncodeToString(hs.Sum(nil))
 		e.elf = n == 4 && string(head[:]) == "\x7fELF"
-		if h.Links > 1 {
+		if h.NLink > 1 {
 			dataByInode[h.Inode] = e
 		}
 		switch {
@@ -146,7 +116,7 @@ func scanCPIO(r io.Reader) (*Contents, error) {
 		}
 	}
 	for _, e := range entries {
-		if e.mode.IsRegular() && e.size == 0 && e.links > 1 {
+		if e.kind == initrd.KindRegular && e.size == 0 && e.links > 1 {
 			if d := dataByInode[e.inode]; d != nil {
 				e.size, e.sum, e.elf = d.size, d.sum, d.elf
 			}
@@ -216,10 +186,10 @@ func resolve(entries map[string]*entry, name string) (string, *entry) {
 		if e == nil {
 			return name, nil
 		}
-		if e.mode.IsRegular() {
+		if e.kind == initrd.KindRegular {
 			return name, e
 		}
-		if e.mode&cpio.ModeType != cpio.TypeSymlink {
+		if e.kind != initrd.KindSymlink {
 			return name, nil
 		}
 		target := e.linkname

@@ -21,7 +21,7 @@ type Document struct {
 	DocumentNamespace    string                `json:"documentNamespace"`
 	CreationInfo         CreationInfo          `json:"creationInfo"`
 	ExternalDocumentRefs []ExternalDocumentRef `json:"externalDocumentRefs,omitempty"`
-	Packages             []Package            `json:"packages,omitempty"`
+	Packages             []Package             `json:"packages,omitempty"`
 	Relationships        []Relationship        `json:"relationships,omitempty"`
 }
 

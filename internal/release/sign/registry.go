@@ -12,8 +12,8 @@ import (
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	"github.com/sigstore/cosign/v2/pkg/oci/static"
-	sigpayload "github.com/sigstore/sigstore/pkg/signature/payload"
 	signatureoptions "github.com/sigstore/sigstore/pkg/signature/options"
+	sigpayload "github.com/sigstore/sigstore/pkg/signature/payload"
 )
 
 // SignImage signs the manifest d the way `cosign sign --key --tlog-upload=false`

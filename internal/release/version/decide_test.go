@@ -133,7 +133,7 @@ func TestDecide(t *testing.T) {
 			req:     Request{Tags: baseTags, AsOf: day("2026-04-15"), Head: "c5", Version: "v2.0.0-rc.1"},
 			wantErr: "majors need --major"},
 		{name: "explicit existing tag on another commit",
-			req:     Request{Tags: baseTags, AsOf: day("2026-04-15"), Head: "c5", Version: "v1.2.0"},
+			req:       Request{Tags: baseTags, AsOf: day("2026-04-15"), Head: "c5", Version: "v1.2.0"},
 			wantErrIs: ErrTagExists, wantErr: "never reuses a tag"},
 		{name: "explicit existing tag at HEAD: nothing to do (re-run after success)",
 			req:  Request{Tags: baseTags, AsOf: day("2026-04-15"), Head: "c4", Version: "v1.2.0"},

@@ -91,3 +91,23 @@ func (r *Repo) MergePR(date string, pr int, branch, title string, files map[stri
 	r.Git(date, "merge", "-q", "--no-ff", "-m", msg, branch)
 	return r.Git(date, "rev-parse", "HEAD")
 }
+
+// History makes the repository most release tests start from: toolchain.yaml
+// (the given bytes), monthly minors v1.0.0 (2026-02-15) and v1.1.0
+// (2026-03-15) on the release day 15, and three commits after v1.1.0, the
+// last on 2026-04-02. HEAD is not released.
+func History(t testing.TB, toolchain []byte) *Repo {
+	t.Helper()
+	r := New(t)
+	r.Commit("2026-02-10", "feat: first guest kernel", map[string]string{
+		"toolchain.yaml":               string(toolchain),
+		"kernel-configs/common/a.conf": "CONFIG_VIRTIO=y\n",
+	})
+	r.Tag("2026-02-15", "v1.0.0")
+	r.Commit("2026-03-01", "fix(kernel): keep vsock (#11)", map[string]string{"kernel-configs/common/a.conf": "CONFIG_VIRTIO=y\nCONFIG_VSOCKETS=y\n"})
+	r.Tag("2026-03-15", "v1.1.0")
+	r.Commit("2026-03-20", "feat(images): systemd guest image (#12)", map[string]string{"images/systemd.yaml": "name: systemd\n"})
+	r.Commit("2026-03-28", "fix!: drop the 9p default (#14)", map[string]string{"internal/build/rootfs.go": "package build\n"})
+	r.Commit("2026-04-02", "docs: release runbook (#13)", map[string]string{"docs/runbook.md": "# runbook\n"})
+	return r
+}

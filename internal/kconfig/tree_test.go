@@ -1,0 +1,69 @@
+package kconfig
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/guestforge/guestforge/internal/arch"
+)
+
+// The checked-in kernel-configs/ tree: every fragment and allowlist parses,
+// every arch x variant merges (or is declared not applicable), and the
+// properties the pipeline relies on hold. Kconfig itself is exercised by the
+// kernelsrc-tagged tests.
+func TestRepoTree(t *testing.T) {
+	tree, err := Load("../../kernel-configs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantVariants := "default,confidential,debug,gpu,test"
+	if got := strings.Join(tree.Variants(), ","); got != wantVariants {
+		t.Errorf("variants = %s, want %s", got, wantVariants)
+	}
+	if _, err := tree.Allowlist("6.12"); err != nil {
+		t.Error(err)
+	}
+	ids := map[string]string{}
+	targets := 0
+	for _, a := range arch.All() {
+		for _, v := range tree.Variants() {
+			m, err := tree.Merge(a, v)
+			if errors.Is(err, ErrNotApplicable) {
+				if v != "gpu" || a.Name == "x86_64" || a.Name == "aarch64" {
+					t.Errorf("%s/%s unexpectedly not applicable: %v", a.Name, v, err)
+				}
+				continue
+			}
+			if err != nil {
+				t.Errorf("%s/%s: %v", a.Name, v, err)
+				continue
+			}
+			targets++
+			if prev, dup := ids[m.ID()]; dup {
+				t.Errorf("%s/%s has the same config id as %s", a.Name, v, prev)
+			}
+			ids[m.ID()] = a.Name + "/" + v
+			if (v == "test") != m.Standalone {
+				t.Errorf("%s/%s standalone = %v; only the test variant is standalone", a.Name, v, m.Standalone)
+			}
+			// Every guest boots an initrd and has a console; the modules
+			// policy is "off" except for gpu.
+			for _, sym := range []string{"CONFIG_BLK_DEV_INITRD", "CONFIG_RD_GZIP", "CONFIG_RD_ZSTD", "CONFIG_DEVTMPFS", "CONFIG_TTY", "CONFIG_VIRTIO_BLK", "CONFIG_EXT4_FS"} {
+				if s, ok := m.Lookup(sym); !ok || s.Value.Text != "y" {
+					t.Errorf("%s/%s: %s not requested as y", a.Name, v, sym)
+				}
+			}
+			mod, _ := m.Lookup("CONFIG_MODULES")
+			if wantMod := v == "gpu"; (mod.Value.Text == "y") != wantMod && v != "test" {
+				t.Errorf("%s/%s: CONFIG_MODULES=%s", a.Name, v, mod.Value)
+			}
+			if again, _ := tree.Merge(a, v); string(again.Bytes()) != string(m.Bytes()) {
+				t.Errorf("%s/%s: merge is not deterministic", a.Name, v)
+			}
+		}
+	}
+	if targets != 18 {
+		t.Errorf("%d arch/variant targets, want 18 (4 arches x 5 variants, gpu only on x86_64 and aarch64)", targets)
+	}
+}

@@ -1,0 +1,373 @@
+// Package adapt connects the stage seams of internal/release/cut to the
+// packages that do the work: internal/release/{sbom,provenance,sign,publish,
+// verify}, and a builder that takes the artifacts the Dagger module exported.
+// It is separate from cut so the orchestration builds and tests without
+// cosign, go-containerregistry or QEMU.
+package adapt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/guestforge/guestforge/internal/manifest"
+	"github.com/guestforge/guestforge/internal/release/cut"
+	"github.com/guestforge/guestforge/internal/release/dist"
+	"github.com/guestforge/guestforge/internal/release/provenance"
+	"github.com/guestforge/guestforge/internal/release/publish"
+	"github.com/guestforge/guestforge/internal/release/sbom"
+	"github.com/guestforge/guestforge/internal/release/sign"
+	"github.com/guestforge/guestforge/internal/release/sums"
+	"github.com/guestforge/guestforge/internal/release/verify"
+)
+
+// ImportBuilder is the build stage for artifacts built elsewhere by the same
+// pipelines: `dagger call all ... export --path=DIR` (CI, or the ci/
+// module's release function) leaves DIR/<arch>/...; the stage copies the
+// planned architectures into dist/<tag>/ and the build check then holds
+// them to the plan.
+type ImportBuilder struct{ From string }
+
+// Describe implements cut.Builder.
+func (b ImportBuilder) Describe(_ context.Context, r *cut.Release) ([]string, error) {
+	line := fmt.Sprintf("import the artifacts the pipelines exported to %s", b.From)
+	if _, err := os.Stat(b.From); err != nil {
+		line += " (not there yet: run `dagger call all export --path=" + b.From + "` first)"
+	}
+	return []string{line}, nil
+}
+
+// Build implements cut.Builder.
+func (b ImportBuilder) Build(_ context.Context, r *cut.Release, dir string) error {
+	src, err := dist.Open(b.From)
+	if err != nil {
+		return fmt.Errorf("artifacts to import: %w", err)
+	}
+	want := map[string]bool{}
+	for _, bl := range r.Plan.Builds {
+		want[bl.Arch] = true
+	}
+	copied := 0
+	for _, ad := range src.Arches {
+		if !want[ad.Arch.Name] {
+			continue
+		}
+		for _, rel := range ad.Files {
+			if err := copyFile(src.Path(rel), filepath.Join(dir, filepath.FromSlash(rel))); err != nil {
+				return err
+			}
+			copied++
+		}
+	}
+	if copied == 0 {
+		return fmt.Errorf("%s holds no artifacts for the planned architectures", b.From)
+	}
+	return nil
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("import %s: %w", from, err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return fmt.Errorf("import %s: %w", from, err)
+	}
+	return out.Close()
+}
+
+// Epoch is the creation time attestations carry: SOURCE_DATE_EPOCH when the
+// caller sets it, else toolchain.yaml's epoch (DESIGN.md, Reproducibility).
+func Epoch(tc *manifest.Toolchain, sourceDateEpoch string) (time.Time, error) {
+	if sourceDateEpoch != "" {
+		var n int64
+		if _, err := fmt.Sscan(sourceDateEpoch, &n); err != nil {
+			return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds", sourceDateEpoch)
+		}
+		return time.Unix(n, 0).UTC(), nil
+	}
+	if tc.Epoch <= 0 {
+		return time.Time{}, fmt.Errorf("%s: no epoch and SOURCE_DATE_EPOCH is unset", tc.Path)
+	}
+	return time.Unix(tc.Epoch, 0).UTC(), nil
+}
+
+// SBOMAttester writes the SPDX documents of every image in the tree.
+type SBOMAttester struct {
+	// ImagesDir holds images/<name>.yaml (the agent facts).
+	ImagesDir string
+	Created   time.Time
+}
+
+// Name implements cut.Attester.
+func (SBOMAttester) Name() string { return "SBOMs (SPDX 2.3 per image, sbom.spdx.json index)" }
+
+// Attest implements cut.Attester.
+func (a SBOMAttester) Attest(_ context.Context, r *cut.Release, t *dist.Tree) error {
+	agents := map[string]sbom.Agent{}
+	for _, ad := range t.Arches {
+		for _, im := range ad.Images {
+			img, err := manifest.LoadImage(filepath.Join(a.ImagesDir, im.Name+".yaml"))
+			if errors.Is(err, os.ErrNotExist) {
+				continue // built from elsewhere: the SBOM names the agent by its path
+			}
+			if err != nil {
+				return err
+			}
+			agents[im.Name] = sbom.AgentFromImage(img)
+		}
+	}
+	_, err := sbom.Write(t, sbom.Options{Created: a.Created, Agents: agents, KernelSource: r.Manifest.Kernel.URL})
+	return err
+}
+
+// ProvenanceAttester writes provenance.intoto.jsonl.
+type ProvenanceAttester struct {
+	// Repository is the source URL; BuilderID and InvocationID identify the
+	// platform and run (the workflow and run URLs in Actions).
+	Repository, BuilderID, InvocationID string
+}
+
+// Name implements cut.Attester.
+func (ProvenanceAttester) Name() string { return "provenance (in-toto, SLSA v1)" }
+
+// Attest implements cut.Attester.
+func (a ProvenanceAttester) Attest(_ context.Context, r *cut.Release, t *dist.Tree) error {
+	tcSum, err := sums.File(r.Manifest.Path)
+	if err != nil {
+		return err
+	}
+	in := provenance.Input{Commit: r.Commit, Repository: a.Repository, ToolchainSHA256: tcSum,
+		BuilderID: a.BuilderID, InvocationID: a.InvocationID,
+		Parameters: map[string]string{"version": r.Tag, "kind": string(r.Plan.Decision.Kind)}}
+	if in.Builders, in.Dependencies, err = provenance.FromToolchain(r.Manifest); err != nil {
+		return err
+	}
+	_, err = provenance.Write(t, in)
+	return err
+}
+
+// Signing is how the release is signed: a cosign key pair (password in
+// $COSIGN_PASSWORD) or keyless (GitHub Actions OIDC, Fulcio, Rekor). One
+// signer serves the sign stage (bundles) and publish (registry signatures).
+type Signing struct {
+	Key     string
+	Keyless bool
+
+	signer interface {
+		sign.BlobSigner
+		sign.ImageSigner
+	}
+}
+
+func (s *Signing) describe(r *cut.Release) ([]string, error) {
+	switch {
+	case s.Keyless && s.Key != "":
+		return nil, errors.New("--key and --keyless exclude each other")
+	case s.Keyless:
+		return []string{"keyless: Fulcio certificate for this workflow's OIDC identity, Rekor entry"}, nil
+	case s.Key == "":
+		return nil, errors.New("no signing key: pass --key cosign.key (password in $COSIGN_PASSWORD), or --keyless in GitHub Actions")
+	}
+	if err := sign.CheckKeyOutside(s.Key, r.DistRoot); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(s.Key); err != nil {
+		return nil, fmt.Errorf("signing key: %w (make one with `release keygen`)", err)
+	}
+	return []string{"key " + s.Key + " (offline: no transparency log)"}, nil
+}
+
+func (s *Signing) load(ctx context.Context, r *cut.Release) (interface {
+	sign.BlobSigner
+	sign.ImageSigner
+}, error) {
+	if s.signer != nil {
+		return s.signer, nil
+	}
+	if _, err := s.describe(r); err != nil {
+		return nil, err
+	}
+	if s.Keyless {
+		k, err := sign.NewKeyless(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.signer = k
+		return k, nil
+	}
+	pw, err := sign.PasswordFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	k, err := sign.LoadKeyFile(s.Key, pw)
+	if err != nil {
+		return nil, err
+	}
+	s.signer = k
+	return k, nil
+}
+
+// Describe implements cut.Signer.
+func (s *Signing) Describe(_ context.Context, r *cut.Release) ([]string, error) {
+	lines, err := s.describe(r)
+	if err != nil {
+		return nil, err
+	}
+	return append([]string{"write <file>.sigstore.json for SHA256SUMS and every file it lists"}, lines...), nil
+}
+
+// Sign implements cut.Signer.
+func (s *Signing) Sign(ctx context.Context, r *cut.Release, t *dist.Tree) error {
+	signer, err := s.load(ctx, r)
+	if err != nil {
+		return err
+	}
+	_, err = sign.Tree(ctx, t, signer, r.Log)
+	return err
+}
+
+// Registry publishes to and verifies from an OCI repository.
+type Registry struct {
+	// Repo is REGISTRY/REPO, e.g. ghcr.io/guestforge/guest-images.
+	Repo     string
+	Insecure bool
+	Signing  *Signing
+	// PublicKey verifies what was published (cosign.pub).
+	PublicKey string
+	// NoBoot skips the QEMU boot of verify (hosts without QEMU).
+	NoBoot bool
+	// Source is the repository URL for the image source annotation.
+	Source string
+	// Remote overrides the registry options (tests); default: Docker config auth.
+	Remote []remote.Option
+}
+
+func (g *Registry) repo() (name.Repository, error) {
+	var opts []name.Option
+	if g.Insecure {
+		opts = append(opts, name.Insecure)
+	}
+	repo, err := name.NewRepository(g.Repo, opts...)
+	if err != nil {
+		return repo, fmt.Errorf("registry %q: %w", g.Repo, err)
+	}
+	return repo, nil
+}
+
+func (g *Registry) remote() []remote.Option {
+	if g.Remote != nil {
+		return g.Remote
+	}
+	return []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}
+}
+
+// Publisher returns the publish seam.
+func (g *Registry) Publisher() cut.Publisher { return registryPublisher{g} }
+
+// Verifier returns the verify seam.
+func (g *Registry) Verifier() cut.Verifier { return registryVerifier{g} }
+
+type registryPublisher struct{ g *Registry }
+
+func (p registryPublisher) Describe(_ context.Context, r *cut.Release) ([]string, error) {
+	repo, err := p.g.repo()
+	if err != nil {
+		return nil, err
+	}
+	var arches []string
+	seen := map[string]bool{}
+	for _, b := range r.Plan.Builds {
+		if !seen[b.Arch] {
+			seen[b.Arch] = true
+			arches = append(arches, repo.Tag(r.Tag+"-"+b.Arch).String())
+		}
+	}
+	return []string{
+		"push one OCI artifact per arch and an index to " + repo.String() + ", signed",
+		"tags " + strings.Join(arches, ", ") + ", then last " + repo.Tag(r.Tag).String(),
+	}, nil
+}
+
+func (p registryPublisher) Publish(ctx context.Context, r *cut.Release, t *dist.Tree) (string, error) {
+	repo, err := p.g.repo()
+	if err != nil {
+		return "", err
+	}
+	signer, err := p.g.Signing.load(ctx, r)
+	if err != nil {
+		return "", err
+	}
+	res, err := publish.Publish(ctx, t, repo, publish.Options{
+		Signer: signer, Remote: p.g.remote(), Commit: r.Commit, Source: p.g.Source, Log: r.Log,
+	})
+	if err != nil {
+		return "", err
+	}
+	return res.Index.String(), nil
+}
+
+type registryVerifier struct{ g *Registry }
+
+func (v registryVerifier) Describe(_ context.Context, r *cut.Release) ([]string, error) {
+	if v.g.PublicKey == "" {
+		return nil, errors.New("verify needs the release public key: pass --public-key cosign.pub")
+	}
+	if _, err := os.Stat(v.g.PublicKey); err != nil {
+		return nil, fmt.Errorf("public key: %w", err)
+	}
+	boot := "boot every kernel + initrd under QEMU"
+	if v.g.NoBoot {
+		boot = "no boot (--no-boot)"
+	}
+	return []string{"pull the published index back by digest and verify signatures, checksums, provenance, SBOMs; " + boot}, nil
+}
+
+func (v registryVerifier) Verify(ctx context.Context, r *cut.Release, ref string, _ *dist.Tree) error {
+	if v.g.Signing != nil && v.g.Signing.Keyless {
+		return errors.New("keyless releases cannot be verified yet: internal/release/verify checks key signatures only (needs certificate identity support); verify by hand with the cosign commands in the notes")
+	}
+	kv, err := sign.LoadPublicKeyFile(v.g.PublicKey)
+	if err != nil {
+		return err
+	}
+	var opts []name.Option
+	if v.g.Insecure {
+		opts = append(opts, name.Insecure)
+	}
+	d, err := name.NewDigest(ref, opts...)
+	if err != nil {
+		return fmt.Errorf("published reference %q: %w", ref, err)
+	}
+	dest, err := os.MkdirTemp("", "guestforge-verify-"+r.Tag+"-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dest)
+	log := r.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	_, err = verify.Ref(ctx, d, dest, verify.Options{Key: kv, NoBoot: v.g.NoBoot, Log: log,
+		Publish: publish.Options{Remote: v.g.remote(), Log: log}})
+	return err
+}

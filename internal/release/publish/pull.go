@@ -1,0 +1,187 @@
+package publish
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/guestforge/guestforge/internal/arch"
+	"github.com/guestforge/guestforge/internal/release/dist"
+)
+
+// Pulled says what a pull fetched.
+type Pulled struct {
+	Tree *dist.Tree
+	// Digests are the manifests to check signatures of: the index (when the
+	// reference named one) and every arch manifest, resolved by digest.
+	Digests []name.Digest
+}
+
+// Pull fetches the release ref names (an index: every arch; a manifest:
+// that arch only, Tree.Partial set) into destDir/<version>/, which must not
+// exist yet, and reconstructs the dist tree from the layer titles. Every
+// blob is checked against its digest as it is written. ref is resolved to a
+// digest once, so a tag moving during the pull cannot mix two releases.
+func Pull(ctx context.Context, ref name.Reference, destDir string, o Options) (*Pulled, error) {
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	backoff := o.Backoff
+	if backoff.Steps == 0 {
+		backoff = defaultBackoff
+	}
+	ropts := append([]remote.Option{remote.WithContext(ctx), remote.WithRetryBackoff(backoff),
+		remote.WithRetryStatusCodes(retryCodes...)}, o.Remote...)
+	desc, err := remote.Get(ref, ropts...)
+	if err != nil {
+		return nil, fmt.Errorf("pull %s: %w", ref, err)
+	}
+	repo := ref.Context()
+	top := repo.Digest(desc.Digest.String())
+	res := &Pulled{}
+	var manifests []name.Digest
+	partial := false
+	switch {
+	case desc.MediaType.IsIndex():
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return nil, fmt.Errorf("pull %s: %w", ref, err)
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return nil, fmt.Errorf("pull %s: %w", ref, err)
+		}
+		res.Digests = append(res.Digests, top)
+		for _, m := range im.Manifests {
+			if m.ArtifactType != ArtifactType {
+				return nil, fmt.Errorf("pull %s: index entry %s has artifactType %q, not a guestforge release (%s)", ref, m.Digest, m.ArtifactType, ArtifactType)
+			}
+			manifests = append(manifests, repo.Digest(m.Digest.String()))
+		}
+	case desc.MediaType.IsImage():
+		manifests = []name.Digest{top}
+		partial = true
+	default:
+		return nil, fmt.Errorf("pull %s: media type %s is neither an index nor a manifest", ref, desc.MediaType)
+	}
+	if len(manifests) == 0 {
+		return nil, fmt.Errorf("pull %s: the index lists no manifests", ref)
+	}
+
+	var version, root string
+	written := map[string]v1.Hash{}
+	for _, d := range manifests {
+		img, err := remote.Image(d, ropts...)
+		if err != nil {
+			return nil, fmt.Errorf("pull %s: %w", d, err)
+		}
+		m, err := img.Manifest()
+		if err != nil {
+			return nil, fmt.Errorf("pull %s: %w", d, err)
+		}
+		if m.ArtifactType != ArtifactType {
+			return nil, fmt.Errorf("pull %s: artifactType %q, not a guestforge release (%s)", d, m.ArtifactType, ArtifactType)
+		}
+		a, err := arch.Parse(m.Annotations[AnnotationArch])
+		if err != nil {
+			return nil, fmt.Errorf("pull %s: annotation %s: %w", d, AnnotationArch, err)
+		}
+		v := m.Annotations[AnnotationVersion]
+		if version == "" {
+			if err := checkVersion(v); err != nil {
+				return nil, fmt.Errorf("pull %s: %w", d, err)
+			}
+			version = v
+			root = filepath.Join(destDir, version)
+			if err := os.Mkdir(root, 0o755); err != nil {
+				return nil, fmt.Errorf("pull: %w (pull into a fresh directory)", err)
+			}
+		} else if v != version {
+			return nil, fmt.Errorf("pull %s: version %q in a release of version %q", d, v, version)
+		}
+		res.Digests = append(res.Digests, d)
+		for _, l := range m.Layers {
+			title := l.Annotations[AnnotationTitle]
+			if err := dist.CheckRel(title); err != nil {
+				return nil, fmt.Errorf("pull %s: layer %s: %w", d, l.Digest, err)
+			}
+			if dir, _, nested := strings.Cut(title, "/"); nested && dir != a.Name {
+				return nil, fmt.Errorf("pull %s: the %s manifest carries %s", d, a.Name, title)
+			}
+			if prev, ok := written[title]; ok {
+				if prev != l.Digest {
+					return nil, fmt.Errorf("pull %s: %s differs between arch manifests (%s vs %s)", d, title, prev, l.Digest)
+				}
+				continue
+			}
+			log.Info("download", "file", title, "bytes", l.Size)
+			if err := fetchBlob(img, l, filepath.Join(root, filepath.FromSlash(title))); err != nil {
+				return nil, fmt.Errorf("pull %s: %s: %w", d, title, err)
+			}
+			written[title] = l.Digest
+		}
+	}
+	t, err := dist.Open(root)
+	if err != nil {
+		return nil, err
+	}
+	t.Partial = partial
+	res.Tree = t
+	return res, nil
+}
+
+func fetchBlob(img v1.Image, desc v1.Descriptor, file string) error {
+	if desc.Digest.Algorithm != "sha256" {
+		return fmt.Errorf("digest algorithm %s is not supported", desc.Digest.Algorithm)
+	}
+	l, err := img.LayerByDigest(desc.Digest)
+	if err != nil {
+		return err
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), rc)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	// go-containerregistry checks digests too; this check does not depend on it.
+	if got := hex.EncodeToString(h.Sum(nil)); got != desc.Digest.Hex || n != desc.Size {
+		return fmt.Errorf("downloaded %d bytes with sha256 %s, the manifest says %d bytes %s", n, got, desc.Size, desc.Digest.Hex)
+	}
+	return nil
+}
+
+// checkVersion keeps the version annotation usable as a directory name.
+func checkVersion(v string) error {
+	if v == "" || v != path.Base(v) || v == "." || v == ".." || strings.ContainsAny(v, "/\\") {
+		return errors.New("the manifest has no usable " + AnnotationVersion + " annotation")
+	}
+	return nil
+}

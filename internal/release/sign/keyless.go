@@ -1,0 +1,103 @@
+package sign
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	intoto "github.com/in-toto/attestation/go/v1"
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
+	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+	"github.com/sigstore/cosign/v2/pkg/providers"
+	// GitHub Actions is the one place keyless signing is meant to run; the
+	// other providers would pull in cloud SDKs for nothing.
+	_ "github.com/sigstore/cosign/v2/pkg/providers/github"
+	"github.com/sigstore/cosign/v2/pkg/types"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// Keyless signs with an ephemeral key certified by Fulcio for the workflow's
+// OIDC identity, and records every signature in Rekor: cosign's keyless
+// flow, through the public Sigstore instance's signing config (TUF). It
+// needs network access to Sigstore and an OIDC token (GitHub Actions with
+// `permissions: id-token: write`). Bundles it writes carry the certificate
+// and the Rekor entry, so verifying them needs an identity, not a key.
+type Keyless struct {
+	keypair sgsign.Keypair
+	idToken string
+	config  *root.SigningConfig
+	trusted root.TrustedMaterial
+}
+
+// NewKeyless prepares keyless signing. It fails, without signing anything,
+// when no OIDC provider is available or Sigstore's TUF metadata cannot be
+// fetched.
+func NewKeyless(ctx context.Context) (*Keyless, error) {
+	if !providers.Enabled(ctx) {
+		return nil, errors.New("keyless signing needs an OIDC token: run in GitHub Actions with `permissions: id-token: write`, or sign with --key")
+	}
+	tok, err := providers.Provide(ctx, "sigstore")
+	if err != nil {
+		return nil, fmt.Errorf("get OIDC token for Fulcio: %w", err)
+	}
+	cfg, err := cosign.SigningConfig()
+	if err != nil {
+		return nil, fmt.Errorf("fetch Sigstore signing config (TUF): %w", err)
+	}
+	trusted, err := cosign.TrustedRoot()
+	if err != nil {
+		return nil, fmt.Errorf("fetch Sigstore trusted root (TUF): %w", err)
+	}
+	kp, err := sgsign.NewEphemeralKeypair(nil)
+	if err != nil {
+		return nil, fmt.Errorf("ephemeral key: %w", err)
+	}
+	return &Keyless{keypair: kp, idToken: tok, config: cfg, trusted: trusted}, nil
+}
+
+// SignBlob signs the bytes of r. sigstore-go signs content held in memory,
+// so the whole input is read first.
+func (k *Keyless) SignBlob(ctx context.Context, r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read: %w", err)
+	}
+	b, err := cbundle.SignData(ctx, &sgsign.PlainData{Data: data}, k.keypair, k.idToken, k.config, k.trusted)
+	if err != nil {
+		return nil, fmt.Errorf("keyless sign: %w", err)
+	}
+	return b, nil
+}
+
+// SignImage attaches a keyless signature bundle to d through the referrers
+// API, as `cosign sign --new-bundle-format` does; verify it with
+// `cosign verify --new-bundle-format --certificate-identity ... d`.
+func (k *Keyless) SignImage(ctx context.Context, d name.Digest, opts ...remote.Option) error {
+	alg, hex, _ := strings.Cut(d.DigestStr(), ":")
+	st := &intoto.Statement{
+		Type:          intoto.StatementTypeUri,
+		Subject:       []*intoto.ResourceDescriptor{{Digest: map[string]string{alg: hex}}},
+		PredicateType: types.CosignSignPredicateType,
+	}
+	payload, err := protojson.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("statement for %s: %w", d, err)
+	}
+	b, err := cbundle.SignData(ctx, &sgsign.DSSEData{Data: payload, PayloadType: "application/vnd.in-toto+json"},
+		k.keypair, k.idToken, k.config, k.trusted)
+	if err != nil {
+		return fmt.Errorf("keyless sign %s: %w", d, err)
+	}
+	ro := ociremote.WithRemoteOptions(append([]remote.Option{remote.WithContext(ctx)}, opts...)...)
+	if err := ociremote.WriteAttestationNewBundleFormat(d, b, types.CosignSignPredicateType, ro); err != nil {
+		return fmt.Errorf("push signature of %s: %w", d, err)
+	}
+	return nil
+}

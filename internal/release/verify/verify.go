@@ -1,0 +1,226 @@
+// Package verify checks a release end to end, the way a consumer would:
+// from a dist directory or from a registry reference (pulled back by
+// digest). In order, and stopping at the first failure, which it names:
+// the cosign signatures of the registry manifests (for a reference), the
+// signature of SHA256SUMS, every file against SHA256SUMS, no unlisted file,
+// every file's signature, provenance subjects, SBOMs, and finally a QEMU
+// boot of each kernel with each initrd to the boot probe's line.
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/guestforge/guestforge/internal/boot"
+	"github.com/guestforge/guestforge/internal/release/dist"
+	"github.com/guestforge/guestforge/internal/release/provenance"
+	"github.com/guestforge/guestforge/internal/release/publish"
+	"github.com/guestforge/guestforge/internal/release/sbom"
+	"github.com/guestforge/guestforge/internal/release/sign"
+	"github.com/guestforge/guestforge/internal/release/sums"
+)
+
+// BootMarker is the start of the line cmd/bootprobe prints once the guest is up.
+const BootMarker = "GUESTFORGE-BOOT-OK"
+
+// Options tune a verification.
+type Options struct {
+	// Key is the release public key (cosign.pub). Required.
+	Key *sign.KeyVerifier
+	// NoBoot skips the QEMU step (for trees without a bootable pair, or
+	// hosts without QEMU).
+	NoBoot bool
+	// BootTimeout bounds each boot; zero means 5 minutes (TCG is slow).
+	BootTimeout time.Duration
+	// Boot runs one boot; nil means internal/boot.Run.
+	Boot func(context.Context, boot.Config) (boot.Result, error)
+	// Publish carries registry options (auth, transport, backoff) for Ref.
+	Publish publish.Options
+	Log     *slog.Logger
+}
+
+// Failure is the first check that failed.
+type Failure struct {
+	Step string // signature | checksum | listing | provenance | sbom | boot | registry
+	Item string // the file, manifest or boot pair that failed
+	Err  error
+}
+
+func (f *Failure) Error() string {
+	msg := f.Err.Error()
+	if strings.HasPrefix(msg, f.Item) {
+		return fmt.Sprintf("%s check failed: %s", f.Step, msg)
+	}
+	return fmt.Sprintf("%s check failed: %s: %s", f.Step, f.Item, msg)
+}
+
+func (f *Failure) Unwrap() error { return f.Err }
+
+// Report lists what was checked.
+type Report struct {
+	Root  string
+	Items []string // every check that passed, in order
+	Boots []boot.Result
+}
+
+func (r *Report) ok(format string, args ...any) {
+	r.Items = append(r.Items, fmt.Sprintf(format, args...))
+}
+
+// Dir verifies dist/<version>/ at dir.
+func Dir(ctx context.Context, dir string, o Options) (*Report, error) {
+	t, err := dist.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	return Tree(ctx, t, o)
+}
+
+// Ref pulls ref into destDir (a fresh temporary directory when empty, kept
+// for inspection and reported as Report.Root), checks the registry
+// signatures of the index and every manifest, then verifies the tree.
+func Ref(ctx context.Context, ref name.Reference, destDir string, o Options) (*Report, error) {
+	if o.Key == nil {
+		return nil, errors.New("verify: a public key is required (--key cosign.pub)")
+	}
+	if destDir == "" {
+		d, err := os.MkdirTemp("", "guestforge-verify-")
+		if err != nil {
+			return nil, fmt.Errorf("verify: %w", err)
+		}
+		destDir = d
+	}
+	pulled, err := publish.Pull(ctx, ref, destDir, o.Publish)
+	if err != nil {
+		return nil, &Failure{Step: "registry", Item: ref.String(), Err: err}
+	}
+	rep := &Report{Root: pulled.Tree.Root}
+	for _, d := range pulled.Digests {
+		if err := o.Key.VerifyImage(ctx, d, o.Publish.Remote...); err != nil {
+			return rep, &Failure{Step: "registry signature", Item: d.String(), Err: err}
+		}
+		rep.ok("registry signature %s", d)
+	}
+	return check(ctx, pulled.Tree, o, rep)
+}
+
+// Tree verifies an opened dist tree.
+func Tree(ctx context.Context, t *dist.Tree, o Options) (*Report, error) {
+	return check(ctx, t, o, &Report{Root: t.Root})
+}
+
+func check(ctx context.Context, t *dist.Tree, o Options, rep *Report) (*Report, error) {
+	if o.Key == nil {
+		return rep, errors.New("verify: a public key is required (--key cosign.pub)")
+	}
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if !t.Has(dist.SumsFile) {
+		return rep, &Failure{Step: "checksum", Item: dist.SumsFile, Err: errors.New("missing")}
+	}
+	// The checksum file is trusted only once its own signature holds.
+	if err := sign.VerifyFile(ctx, o.Key, t, dist.SumsFile); err != nil {
+		return rep, &Failure{Step: "signature", Item: dist.SumsFile, Err: err}
+	}
+	rep.ok("signature %s", dist.SumsFile)
+	entries, err := sums.ReadFile(t.Path(dist.SumsFile))
+	if err != nil {
+		return rep, &Failure{Step: "checksum", Item: dist.SumsFile, Err: err}
+	}
+	listed := map[string]bool{dist.SumsFile: true}
+	for _, e := range entries {
+		listed[e.Path] = true
+		if !t.Covers(e.Path) {
+			continue
+		}
+		if err := sums.Verify(t.Root, []sums.Entry{e}); err != nil {
+			return rep, &Failure{Step: "checksum", Item: e.Path, Err: err}
+		}
+		rep.ok("checksum %s", e.Path)
+	}
+	for _, rel := range t.Summed() {
+		if !listed[rel] {
+			return rep, &Failure{Step: "listing", Item: rel, Err: fmt.Errorf("not listed in %s: an unsigned file in the release", dist.SumsFile)}
+		}
+	}
+	for _, rel := range t.Bundles() {
+		if !listed[strings.TrimSuffix(rel, dist.BundleSuffix)] {
+			return rep, &Failure{Step: "listing", Item: rel, Err: errors.New("a bundle for a file that is not in the release")}
+		}
+	}
+	for _, e := range entries {
+		if !t.Covers(e.Path) {
+			continue
+		}
+		if err := sign.VerifyFile(ctx, o.Key, t, e.Path); err != nil {
+			return rep, &Failure{Step: "signature", Item: e.Path, Err: err}
+		}
+		rep.ok("signature %s", e.Path)
+	}
+	log.Info("checksums and signatures verified", "files", len(entries))
+	if err := provenance.Check(t); err != nil {
+		return rep, &Failure{Step: "provenance", Item: dist.ProvenanceFile, Err: err}
+	}
+	rep.ok("provenance subjects")
+	if err := sbom.Check(t); err != nil {
+		return rep, &Failure{Step: "sbom", Item: "SBOM", Err: err}
+	}
+	rep.ok("sbom")
+	if o.NoBoot {
+		return rep, nil
+	}
+	return rep, bootAll(ctx, t, o, rep, log)
+}
+
+func bootAll(ctx context.Context, t *dist.Tree, o Options, rep *Report, log *slog.Logger) error {
+	run := o.Boot
+	if run == nil {
+		run = boot.Run
+	}
+	timeout := o.BootTimeout
+	if timeout == 0 {
+		timeout = 5 * time.Minute
+	}
+	pairs := 0
+	for _, ad := range t.Arches {
+		for _, k := range ad.Kernels {
+			if k.BootImage() == "" {
+				continue
+			}
+			for _, im := range ad.Images {
+				if im.Initrd == "" {
+					continue
+				}
+				pairs++
+				item := k.BootImage() + " + " + filepath.Base(im.Initrd)
+				log.Info("boot", "arch", ad.Arch.Name, "kernel", k.BootImage(), "initrd", im.Initrd)
+				res, err := run(ctx, boot.Config{
+					Arch: ad.Arch, Kernel: t.Path(k.BootImage()), Initrd: t.Path(im.Initrd),
+					Marker: BootMarker, Timeout: timeout,
+				})
+				if err != nil {
+					return &Failure{Step: "boot", Item: item, Err: err}
+				}
+				if want := "arch=" + ad.Arch.Name; !strings.Contains(res.Line, want) {
+					return &Failure{Step: "boot", Item: item, Err: fmt.Errorf("probe line %q does not say %s", res.Line, want)}
+				}
+				rep.Boots = append(rep.Boots, res)
+				rep.ok("boot %s: %s (%s)", item, res.Line, res.Duration.Round(time.Millisecond))
+			}
+		}
+	}
+	if pairs == 0 {
+		return &Failure{Step: "boot", Item: t.Root, Err: errors.New("no kernel + initrd pair to boot: pass --no-boot for trees without one")}
+	}
+	return nil
+}
