@@ -102,7 +102,12 @@ func sameFile(a, b *os.File) bool {
 	if unix.Fstat(int(a.Fd()), &sa) != nil || unix.Fstat(int(b.Fd()), &sb) != nil {
 		return false
 	}
-	return sa.Rdev == sb.Rdev && sa.Ino == sb.Ino && sa.Dev == sb.Dev
+	// The kernel opened init's stdio on the initrd's /dev/console node, we
+	// opened devtmpfs's: different inodes, same device number.
+	if sa.Mode&unix.S_IFMT == unix.S_IFCHR && sb.Mode&unix.S_IFMT == unix.S_IFCHR {
+		return sa.Rdev == sb.Rdev
+	}
+	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
 }
 
 func errString(err error) string {

@@ -106,7 +106,7 @@ every stage would do, and changes nothing.`,
 			if identity == "" && os.Getenv("GITHUB_WORKFLOW_REF") != "" {
 				identity = "https://github.com/" + os.Getenv("GITHUB_WORKFLOW_REF")
 			}
-			created, err := cut.Epoch(tc, os.Getenv("SOURCE_DATE_EPOCH"))
+			created, err := adapt.Epoch(tc, os.Getenv("SOURCE_DATE_EPOCH"))
 			if err != nil {
 				return badInput(err)
 			}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/cavaliergopher/cpio"
+
+	"github.com/guestforge/guestforge/internal/manifest"
 )
 
 // newc format facts the kernel (init/initramfs.c) relies on.
@@ -59,9 +61,9 @@ func parseOwnerIDs(p, ids string) (Owner, error) {
 	if err != nil {
 		return Owner{}, fmt.Errorf("owner %s: %w", p, err)
 	}
-	var uid, gid uint32
-	if _, err := fmt.Sscanf(ids, "%d:%d", &uid, &gid); err != nil || fmt.Sprintf("%d:%d", uid, gid) != ids {
-		return Owner{}, fmt.Errorf("owner %s=%q: want numeric UID:GID such as 1000:1000", p, ids)
+	uid, gid, err := manifest.ParseOwner(ids)
+	if err != nil {
+		return Owner{}, fmt.Errorf("owner of %s: %w", p, err)
 	}
 	return Owner{Path: c, UID: uid, GID: gid}, nil
 }

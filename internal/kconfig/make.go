@@ -8,12 +8,14 @@ const BaseTarget = "allnoconfig"
 
 // MakeOptions are the paths of one configuration run.
 type MakeOptions struct {
-	// Fragment is the file holding Merged.Bytes().
+	// Fragment is the file holding Merged.Bytes(). Use an absolute path:
+	// with O= make changes directory before Kconfig opens it.
 	Fragment string
 	// CrossCompile is the CROSS_COMPILE prefix (arch.Arch.CrossCompile);
 	// Kconfig probes the compiler, so foreign arches need it already here.
 	CrossCompile string
-	// ObjDir is the O= output directory; empty builds in the source tree.
+	// ObjDir is the O= output directory (absolute); empty builds in the
+	// source tree. Kconfig refuses O= when the source tree has a .config.
 	ObjDir string
 }
 

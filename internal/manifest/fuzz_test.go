@@ -36,7 +36,11 @@ func FuzzParse(f *testing.F) {
 			if !errors.As(err, &errs) || len(errs) == 0 {
 				t.Fatalf("error is not a non-empty Errors: %T %v", err, err)
 			}
-			lines := strings.Count(string(data), "\n") + 1
+			// YAML breaks lines at \n, \r and the Unicode line separators.
+			lines := 1
+			for _, sep := range []string{"\n", "\r", "\u0085", "\u2028", "\u2029"} {
+				lines += strings.Count(string(data), sep)
+			}
 			for i, e := range errs {
 				if e.File != "fuzz.yaml" || e.Msg == "" || e.Line < 0 || e.Line > lines+1 {
 					t.Fatalf("bad problem %d: %#v (input has %d lines)", i, e, lines)

@@ -86,10 +86,33 @@ func ParseIndex(name string, r io.Reader) (*Index, error) {
 			idx.providedBy[v] = append(idx.providedBy[v], p.Name)
 		}
 	}
+	// Among providers of a virtual package, prefer the one Debian ranks as more basic
+	// (mawk, Priority: required, over gawk, optional for awk), as apt would.
 	for _, list := range idx.providedBy {
-		sort.Strings(list)
+		sort.Slice(list, func(i, j int) bool {
+			ri, rj := priorityRank(idx.byName[list[i]].Priority), priorityRank(idx.byName[list[j]].Priority)
+			if ri != rj {
+				return ri < rj
+			}
+			return list[i] < list[j]
+		})
 	}
 	return idx, nil
+}
+
+func priorityRank(p string) int {
+	switch p {
+	case "required":
+		return 0
+	case "important":
+		return 1
+	case "standard":
+		return 2
+	case "optional":
+		return 3
+	default:
+		return 4
+	}
 }
 
 func stanza(f map[string]string) (*Package, error) {

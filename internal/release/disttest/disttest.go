@@ -10,9 +10,12 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/guestforge/guestforge/internal/arch"
@@ -138,10 +141,58 @@ Description: small, friendly text editor inspired by Pico
 // InstalledPackages is how many stanzas of Status are installed.
 const InstalledPackages = 7
 
+var (
+	templateOnce sync.Once
+	templateDir  string
+	templateErr  error
+)
+
 // Build writes a dist tree for Version under parent (parent/<Version>) and
-// returns its path.
+// returns its path. The tree is generated once per test binary and copied:
+// packing initrds is the slow part, and every copy is byte-identical anyway.
+// Packages using it call Cleanup from TestMain.
 func Build(t testing.TB, parent string) string {
 	t.Helper()
+	templateOnce.Do(func() {
+		templateDir, templateErr = os.MkdirTemp("", "guestforge-disttest-")
+		if templateErr == nil {
+			templateErr = generate(templateDir)
+		}
+	})
+	if templateErr != nil {
+		t.Fatalf("generate dist tree: %v", templateErr)
+	}
+	root := filepath.Join(parent, Version)
+	if err := os.CopyFS(root, os.DirFS(filepath.Join(templateDir, Version))); err != nil {
+		t.Fatalf("copy dist tree: %v", err)
+	}
+	return root
+}
+
+// Cleanup removes the generated template; call it from TestMain after m.Run.
+func Cleanup() {
+	if templateDir != "" {
+		os.RemoveAll(templateDir)
+	}
+}
+
+// generate writes the tree under parent.
+func generate(parent string) (err error) {
+	// The helpers below report through a testing.TB; collect into err.
+	tb := &collector{}
+	defer func() {
+		if r := recover(); r != nil {
+			if r != errStop {
+				panic(r)
+			}
+			err = tb.err
+		}
+	}()
+	generateTB(tb, parent)
+	return tb.err
+}
+
+func generateTB(t testing.TB, parent string) {
 	root := filepath.Join(parent, Version)
 	for _, a := range Arches {
 		dir := filepath.Join(root, a.Name)
@@ -157,14 +208,15 @@ func Build(t testing.TB, parent string) string {
 		BuildInitrd(t, a, initrd.InitAgent, initrd.Gzip, filepath.Join(dir, "initrd-default.img"))
 		BuildInitrd(t, a, initrd.InitSystemd, initrd.Zstd, filepath.Join(dir, "initrd-systemd.img"))
 	}
-	return root
 }
 
 // BuildInitrd packs a small guest tree with internal/initrd: the dpkg
 // status, and an ELF agent (plus an ELF systemd in systemd mode).
 func BuildInitrd(t testing.TB, a arch.Arch, mode initrd.InitMode, c initrd.Compression, out string) {
 	t.Helper()
-	tree := t.TempDir()
+	tree, err := os.MkdirTemp("", "guestforge-disttest-tree-")
+	must(t, err)
+	defer os.RemoveAll(tree)
 	status := []byte(strings.ReplaceAll(Status, "ARCH", a.DebianArch))
 	must(t, os.MkdirAll(filepath.Join(tree, "var/lib/dpkg"), 0o755))
 	write(t, filepath.Join(tree, "var/lib/dpkg/status"), status)
@@ -172,7 +224,10 @@ func BuildInitrd(t testing.TB, a arch.Arch, mode initrd.InitMode, c initrd.Compr
 		must(t, os.MkdirAll(filepath.Join(tree, "lib/systemd"), 0o755))
 		writeExec(t, filepath.Join(tree, "lib/systemd/systemd"), append(ELF(a), Bytes("systemd "+a.Name, 4<<10)...))
 	}
-	agent := filepath.Join(t.TempDir(), "agent")
+	bin, err := os.MkdirTemp("", "guestforge-disttest-agent-")
+	must(t, err)
+	defer os.RemoveAll(bin)
+	agent := filepath.Join(bin, "agent")
 	writeExec(t, agent, Agent(a))
 	if _, err := initrd.Build(initrd.Spec{Root: tree, Init: mode, Agent: agent, Arch: a, Compression: c, Epoch: Epoch}, out); err != nil {
 		t.Fatalf("pack %s initrd for %s: %v", mode, a.Name, err)
@@ -237,4 +292,23 @@ func must(t testing.TB, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+var errStop = errors.New("disttest: stop")
+
+// collector is the testing.TB generate runs the helpers with, outside any
+// test: Fatal records the error and unwinds.
+type collector struct {
+	testing.TB
+	err error
+}
+
+func (c *collector) Helper() {}
+func (c *collector) Fatal(args ...any) {
+	c.err = errors.New(fmt.Sprint(args...))
+	panic(errStop)
+}
+func (c *collector) Fatalf(format string, args ...any) {
+	c.err = fmt.Errorf(format, args...)
+	panic(errStop)
 }

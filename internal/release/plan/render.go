@@ -132,3 +132,21 @@ func short(commit string) string {
 	}
 	return commit
 }
+
+// ReadJSON reads a plan written by WriteJSON (`release plan --format json`),
+// so a cut can run where git is not available (the ci/ module, whose source
+// excludes .git) with exactly the plan the release manager saw.
+func ReadJSON(r io.Reader) (*Plan, error) {
+	var p Plan
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("read release plan JSON (from `release plan --format json`): %w", err)
+	}
+	if p.Head == "" || p.AsOf.IsZero() {
+		return nil, fmt.Errorf("release plan JSON lacks head or as_of: is it the output of `release plan --format json`?")
+	}
+	// Grouping is derived, not stored: redo it from the classified commits.
+	p.Changes = changes.Group(p.Changes.Since, p.Changes.Commits)
+	return &p, nil
+}

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -28,9 +29,6 @@ import (
 	"github.com/guestforge/guestforge/internal/release/sums"
 )
 
-// BootMarker is the start of the line cmd/bootprobe prints once the guest is up.
-const BootMarker = "GUESTFORGE-BOOT-OK"
-
 // Options tune a verification.
 type Options struct {
 	// Key is the release public key (cosign.pub). Required.
@@ -38,8 +36,10 @@ type Options struct {
 	// NoBoot skips the QEMU step (for trees without a bootable pair, or
 	// hosts without QEMU).
 	NoBoot bool
-	// BootTimeout bounds each boot; zero means 5 minutes (TCG is slow).
+	// BootTimeout bounds each boot; zero means internal/boot's default.
 	BootTimeout time.Duration
+	// BootLog receives the guests' console output (optional).
+	BootLog io.Writer
 	// Boot runs one boot; nil means internal/boot.Run.
 	Boot func(context.Context, boot.Config) (boot.Result, error)
 	// Publish carries registry options (auth, transport, backoff) for Ref.
@@ -187,10 +187,6 @@ func bootAll(ctx context.Context, t *dist.Tree, o Options, rep *Report, log *slo
 	if run == nil {
 		run = boot.Run
 	}
-	timeout := o.BootTimeout
-	if timeout == 0 {
-		timeout = 5 * time.Minute
-	}
 	pairs := 0
 	for _, ad := range t.Arches {
 		for _, k := range ad.Kernels {
@@ -206,7 +202,7 @@ func bootAll(ctx context.Context, t *dist.Tree, o Options, rep *Report, log *slo
 				log.Info("boot", "arch", ad.Arch.Name, "kernel", k.BootImage(), "initrd", im.Initrd)
 				res, err := run(ctx, boot.Config{
 					Arch: ad.Arch, Kernel: t.Path(k.BootImage()), Initrd: t.Path(im.Initrd),
-					Marker: BootMarker, Timeout: timeout,
+					Marker: boot.OKMarker, Timeout: o.BootTimeout, Log: o.BootLog,
 				})
 				if err != nil {
 					return &Failure{Step: "boot", Item: item, Err: err}

@@ -106,8 +106,18 @@ func History(t testing.TB, toolchain []byte) *Repo {
 	r.Tag("2026-02-15", "v1.0.0")
 	r.Commit("2026-03-01", "fix(kernel): keep vsock (#11)", map[string]string{"kernel-configs/common/a.conf": "CONFIG_VIRTIO=y\nCONFIG_VSOCKETS=y\n"})
 	r.Tag("2026-03-15", "v1.1.0")
-	r.Commit("2026-03-20", "feat(images): systemd guest image (#12)", map[string]string{"images/systemd.yaml": "name: systemd\n"})
+	r.Commit("2026-03-20", "feat(images): systemd guest image (#12)", map[string]string{"images/systemd.yaml": systemdImage})
 	r.Commit("2026-03-28", "fix!: drop the 9p default (#14)", map[string]string{"internal/build/rootfs.go": "package build\n"})
 	r.Commit("2026-04-02", "docs: release runbook (#13)", map[string]string{"docs/runbook.md": "# runbook\n"})
 	return r
 }
+
+// systemdImage is a valid image definition, so the SBOM stage can read the
+// agent facts of the systemd image the History repository adds.
+const systemdImage = `name: systemd
+distro: {name: debian, suite: bookworm}
+variant: minbase
+init: systemd
+agent: {bootprobe: true}
+packages: [systemd, systemd-sysv, ca-certificates]
+`

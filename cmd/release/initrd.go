@@ -1,0 +1,133 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/guestforge/guestforge/internal/arch"
+	"github.com/guestforge/guestforge/internal/initrd"
+	"github.com/guestforge/guestforge/internal/manifest"
+)
+
+func init() {
+	var (
+		root, tarFile, initMode, archName, agent, compress, out, maxSize string
+		epoch                                                            int64
+		owners                                                           []string
+	)
+	cmd := &cobra.Command{
+		Use:   "initrd --root DIR|--tar FILE --init agent|systemd --arch ARCH [--agent FILE] -o FILE",
+		Short: "Pack a reproducible initrd (newc cpio) from a directory or a tarball",
+		Long: `Pack a tree into a reproducible initramfs: entries sorted, mtime = --epoch
+(default $SOURCE_DATE_EPOCH), uid/gid 0 unless --owner says otherwise, inodes
+renumbered, hardlinks and device nodes kept. Before writing, the init is wired
+and checked (agent: the agent is /init; systemd: /init -> systemd, the agent a
+unit), every ELF must be built for --arch, and no symlink may leave the root.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := arch.Parse(archName)
+			if err != nil {
+				return badInput(err)
+			}
+			mode, err := initrd.ParseInitMode(initMode)
+			if err != nil {
+				return badInput(err)
+			}
+			c, err := initrd.ParseCompression(compress)
+			if err != nil {
+				return badInput(err)
+			}
+			if out == "" {
+				return badInput(fmt.Errorf("-o FILE is required"))
+			}
+			if !cmd.Flags().Changed("epoch") {
+				epoch, err = epochFromEnv()
+				if err != nil {
+					return badInput(err)
+				}
+			}
+			spec := initrd.Spec{Root: root, Tar: tarFile, Init: mode, Agent: agent, Arch: a, Compression: c, Epoch: epoch}
+			for _, o := range owners {
+				ow, err := initrd.ParseOwner(o)
+				if err != nil {
+					return badInput(err)
+				}
+				spec.Owners = append(spec.Owners, ow)
+			}
+			if maxSize != "" {
+				spec.Limits.MaxTotalBytes, err = manifest.ParseSize(maxSize)
+				if err != nil {
+					return badInput(err)
+				}
+			}
+			res, err := initrd.Build(spec, out)
+			var invalid *initrd.ValidationError
+			if errors.As(err, &invalid) {
+				return violation(err)
+			}
+			if err != nil {
+				return badInput(err)
+			}
+			for _, r := range res.Rewrites {
+				fmt.Fprintln(cmd.ErrOrStderr(), "rewrote symlink", r)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s  %s\n%d entries, %d bytes of content, %d bytes newc, %d bytes %s (init %s, %s, epoch %d)\n",
+				res.SHA256, out, res.Entries, res.ContentBytes, res.ArchiveBytes, res.Bytes, res.Compression, mode, a.Name, epoch)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&root, "root", "", "directory holding the tree")
+	f.StringVar(&tarFile, "tar", "", "tarball holding the tree (what a pipeline exports)")
+	f.StringVar(&initMode, "init", "", "agent (the agent is /init) or systemd (systemd is /init, the agent a unit); none packs the tree as is")
+	f.StringVar(&archName, "arch", "", "target architecture: "+strings.Join(arch.Names(), ", "))
+	f.StringVar(&agent, "agent", "", "agent binary to install (default: the tree already has it)")
+	f.StringVar(&compress, "compress", "gzip", "gzip, zstd or none")
+	f.Int64Var(&epoch, "epoch", 0, "mtime of every entry, seconds since 1970 (default $SOURCE_DATE_EPOCH, else 0)")
+	f.StringArrayVar(&owners, "owner", nil, "PATH=UID:GID owner of PATH and everything under it (repeatable)")
+	f.StringVar(&maxSize, "max-size", "", "refuse trees with more file content than this (e.g. 256MiB; default 1GiB)")
+	f.StringVarP(&out, "output", "o", "", "initrd file to write")
+	_ = cmd.MarkFlagRequired("init")
+	_ = cmd.MarkFlagRequired("arch")
+
+	ls := &cobra.Command{
+		Use:   "ls FILE",
+		Short: "List an initrd (gzip, zstd or plain newc): mode, owner, size, mtime, name",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := os.Open(args[0])
+			if err != nil {
+				return badInput(err)
+			}
+			defer f.Close()
+			headers, _, err := initrd.List(f)
+			w := cmd.OutOrStdout()
+			for _, h := range headers {
+				fmt.Fprintln(w, initrd.FormatListing(h))
+			}
+			if err != nil {
+				return violation(fmt.Errorf("%s: %w", args[0], err))
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(ls)
+	rootCmd.AddCommand(cmd)
+}
+
+func epochFromEnv() (int64, error) {
+	v := os.Getenv("SOURCE_DATE_EPOCH")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds: %w", v, err)
+	}
+	return n, nil
+}

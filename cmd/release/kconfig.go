@@ -1,0 +1,181 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/guestforge/guestforge/internal/arch"
+	"github.com/guestforge/guestforge/internal/kconfig"
+	"github.com/guestforge/guestforge/internal/manifest"
+)
+
+func init() { rootCmd.AddCommand(newKconfigCmd()) }
+
+func newKconfigCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "kconfig",
+		Short: "Merge kernel-configs/ fragments and verify a configured .config against them",
+		Long: `The kernel pipeline's configuration step, by hand: merge prints the fragment to pass as
+KCONFIG_ALLCONFIG to "make allnoconfig" (then olddefconfig), verify checks that every
+requested symbol survived in the resulting .config. See kernel-configs/README.md.`,
+	}
+	cmd.AddCommand(newKconfigListCmd(), newKconfigMergeCmd(), newKconfigVerifyCmd())
+	return cmd
+}
+
+// kconfigTarget are the flags naming one (arch, variant).
+type kconfigTarget struct {
+	configs, arch, variant string
+}
+
+func (k *kconfigTarget) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&k.configs, "configs", "kernel-configs", "kernel config fragment tree")
+	cmd.Flags().StringVar(&k.arch, "arch", "", "guest architecture (default: the host's)")
+	cmd.Flags().StringVar(&k.variant, "variant", kconfig.DefaultVariant, "kernel config variant")
+}
+
+func (k *kconfigTarget) merge() (*kconfig.Tree, *kconfig.Merged, error) {
+	a, err := parseArchOrHost(k.arch)
+	if err != nil {
+		return nil, nil, badInput(err)
+	}
+	tree, err := kconfig.Load(k.configs)
+	if err != nil {
+		return nil, nil, badInput(err)
+	}
+	m, err := tree.Merge(a, k.variant)
+	if err != nil {
+		return nil, nil, badInput(err)
+	}
+	return tree, m, nil
+}
+
+func parseArchOrHost(name string) (arch.Arch, error) {
+	if name == "" {
+		return arch.Host()
+	}
+	return arch.Parse(name)
+}
+
+func newKconfigListCmd() *cobra.Command {
+	var configs string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List every arch/variant with its config id and request count",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			tree, err := kconfig.Load(configs)
+			if err != nil {
+				return badInput(err)
+			}
+			out := cmd.OutOrStdout()
+			for _, a := range arch.All() {
+				for _, v := range tree.Variants() {
+					m, err := tree.Merge(a, v)
+					if errors.Is(err, kconfig.ErrNotApplicable) {
+						continue
+					}
+					if err != nil {
+						return badInput(err)
+					}
+					fmt.Fprintf(out, "%-8s %-13s %s %4d symbols %2d overrides\n", a.Name, v, m.ID(), len(m.Settings), len(m.Overrides))
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&configs, "configs", "kernel-configs", "kernel config fragment tree")
+	return cmd
+}
+
+func newKconfigMergeCmd() *cobra.Command {
+	var t kconfigTarget
+	var output string
+	cmd := &cobra.Command{
+		Use:   "merge",
+		Short: "Write the merged fragment (KCONFIG_ALLCONFIG) for one arch/variant",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, m, err := t.merge()
+			if err != nil {
+				return err
+			}
+			errOut := cmd.ErrOrStderr()
+			for _, o := range m.Overrides {
+				fmt.Fprintln(errOut, "override:", o)
+			}
+			fmt.Fprintf(errOut, "config id %s (%s/%s, %d symbols from %d fragments)\n", m.ID(), m.Arch.Name, m.Variant, len(m.Settings), len(m.Fragments))
+			if output == "" || output == "-" {
+				_, err = cmd.OutOrStdout().Write(m.Bytes())
+				return err
+			}
+			if err := os.WriteFile(output, m.Bytes(), 0o644); err != nil {
+				return badInput(fmt.Errorf("write merged fragment: %w", err))
+			}
+			return nil
+		},
+	}
+	t.register(cmd)
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write the fragment here (default: stdout)")
+	return cmd
+}
+
+func newKconfigVerifyCmd() *cobra.Command {
+	var t kconfigTarget
+	var dotConfig, series, manifestPath string
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Check that every requested symbol survived in a configured .config",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			tree, m, err := t.merge()
+			if err != nil {
+				return err
+			}
+			if series == "" {
+				tc, err := manifest.Load(manifestPath)
+				if err != nil {
+					return badInput(fmt.Errorf("kernel series: pass --series or a manifest: %w", err))
+				}
+				if series, err = kconfig.Series(tc.Kernel.Version); err != nil {
+					return badInput(err)
+				}
+			}
+			allow, err := tree.Allowlist(series)
+			if err != nil {
+				return badInput(err)
+			}
+			data, err := os.ReadFile(dotConfig)
+			if err != nil {
+				return badInput(fmt.Errorf("read the configured kernel's .config: %w", err))
+			}
+			r, err := m.Verify(data, allow)
+			if r != nil {
+				for _, e := range r.Excused {
+					fmt.Fprintln(cmd.ErrOrStderr(), "excused:", e)
+				}
+				for _, e := range r.UnusedAllow {
+					fmt.Fprintf(cmd.ErrOrStderr(), "unused allowlist entry %s (%s): it excused nothing here\n", e.Name, e.Pos)
+				}
+			}
+			if err != nil {
+				var verr *kconfig.VerifyError
+				if errors.As(err, &verr) {
+					return violation(err)
+				}
+				return badInput(err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s/%s config %s: all %d requested symbols survived (%d excused)\n",
+				m.Arch.Name, m.Variant, m.ID(), r.Checked, len(r.Excused))
+			return nil
+		},
+	}
+	t.register(cmd)
+	cmd.Flags().StringVar(&dotConfig, "config", ".config", "the .config written by make olddefconfig")
+	cmd.Flags().StringVar(&series, "series", "", "kernel series for the allowlist, e.g. 6.12 (default: from the manifest's kernel.version)")
+	cmd.Flags().StringVar(&manifestPath, "manifest", "toolchain.yaml", "toolchain manifest (for the kernel series)")
+	return cmd
+}
