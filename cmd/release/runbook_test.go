@@ -199,8 +199,8 @@ func TestShellWords(t *testing.T) {
 	env := map[string]string{"A": "x y", "B": "b"}
 	for line, want := range map[string][]string{
 		`release cut --key "$A" # comment`: {"release", "cut", "--key", "x y"},
-		`release a${B}c 'it''s' "q\"q"`:     {"release", "abc", "its", `q"q`},
-		`release verify "r:$B" --no-boot`:   {"release", "verify", "r:b", "--no-boot"},
+		`release a${B}c 'it''s' "q\"q"`:    {"release", "abc", "its", `q"q`},
+		`release verify "r:$B" --no-boot`:  {"release", "verify", "r:b", "--no-boot"},
 	} {
 		got, err := shellWords(line, env)
 		if err != nil || !slices.Equal(got, want) {

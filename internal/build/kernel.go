@@ -23,8 +23,9 @@ type KernelSpec struct {
 	// Archive is a local copy of the pinned kernel archive (offline hosts); empty means
 	// download toolchain.yaml's kernel.url. Either way it must match kernel.sha256.
 	Archive string
-	// Nonce, when set, makes every step of this build unique, so the engine re-runs all
-	// of it, and turns ccache off: the cache-disabled build reproducibility is proven with.
+	// Nonce, when set, makes every step after the source unpack unique, so the engine
+	// re-runs configure and make, and turns ccache off: the cache-disabled build that
+	// reproducibility is proven with.
 	Nonce string
 }
 
@@ -79,12 +80,14 @@ func (p *Pipeline) Kernel(ctx context.Context, repo *Repo, spec KernelSpec) (*Ke
 	if err != nil {
 		return nil, err
 	}
-	if spec.Nonce != "" {
-		builder = builder.WithEnvVariable("GUESTFORGE_NONCE", spec.Nonce)
-	}
 	src, err := p.kernelTree(ctx, builder, repo, archive, tc.Kernel.Version, series)
 	if err != nil {
 		return nil, err
+	}
+	if spec.Nonce != "" {
+		// After the unpack: tar extraction cannot change the binaries, and re-running
+		// it would only add a minute to every cache-disabled build.
+		builder = builder.WithEnvVariable("GUESTFORGE_NONCE", spec.Nonce)
 	}
 
 	start := time.Now()

@@ -86,16 +86,25 @@ func (e *BudgetError) Error() string {
 		e.Image, mib(e.Actual), e.Actual, e.Budget, e.BudgetBytes, e.ImageFile, mib(e.Actual-e.BudgetBytes), strings.Join(top, ", "))
 }
 
-func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+func mib(n int64) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
 
 // stateRule is one kind of per-build state: a path (path.Match pattern, relative to
 // the root) whose content depends on the machine or moment of the build, not on the
 // inputs.
 type stateRule struct {
 	pattern string
-	// keepEmpty keeps a matching regular file when it is empty (a placeholder a
-	// package created with the permissions its tools expect, e.g. /var/log/wtmp).
-	keepEmpty bool
+	// logs applies the rule to regular files with content only: empty placeholders
+	// (a package made /var/log/wtmp with the permissions its tools expect),
+	// directories and symlinks under the pattern are package content.
+	logs bool
 	why       string
 }
 
@@ -124,8 +133,8 @@ var stateRules = []stateRule{
 	{pattern: "var/cache/ldconfig/aux-cache", why: "ldconfig's cache of host inode numbers and times"},
 	{pattern: "var/lib/systemd/random-seed", why: "entropy of the build"},
 	{pattern: "var/lib/systemd/credential.secret", why: "a secret of one machine"},
-	{pattern: "var/log/*", keepEmpty: true, why: "logs of the build"},
-	{pattern: "var/log/*/*", keepEmpty: true, why: "logs of the build"},
+	{pattern: "var/log/*", logs: true, why: "logs of the build"},
+	{pattern: "var/log/*/*", logs: true, why: "logs of the build"},
 	{pattern: "tmp/*", why: "scratch files of the build"},
 	{pattern: "var/tmp/*", why: "scratch files of the build"},
 	{pattern: "root/.bash_history", why: "a shell history"},
@@ -387,10 +396,7 @@ func (t *rootfsTree) removeState() []string {
 			if ok, _ := path.Match(r.pattern, p); !ok {
 				continue
 			}
-			if n.hdr.Typeflag == tar.TypeDir && r.keepEmpty {
-				break // a log directory is a package's; only files are build state
-			}
-			if r.keepEmpty && n.hdr.Typeflag == tar.TypeReg && n.hdr.Size == 0 {
+			if r.logs && (n.hdr.Typeflag != tar.TypeReg || n.hdr.Size == 0) {
 				break
 			}
 			t.remove(p)
@@ -411,8 +417,10 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 	}
 }
 
-// put adds or replaces a node. A replaced name leaves its hardlink group.
+// put adds or replaces a node, creating missing parents. A replaced name leaves its
+// hardlink group.
 func (t *rootfsTree) put(n *node) {
+	t.ensureDirs(n.hdr.Name)
 	t.nodes[n.hdr.Name] = n
 }
 
@@ -498,6 +506,10 @@ func (t *rootfsTree) overlay(dir string) error {
 		case info.Mode().IsRegular():
 			n = &node{hdr: tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: perm, Size: info.Size()}, data: hostData(host)}
 		case info.IsDir():
+			// lib/ in the overlay is the rootfs's lib -> usr/lib: follow the link.
+			if name, err = t.resolveDir(name); err != nil {
+				return fmt.Errorf("%s: %w", rel, err)
+			}
 			if old, ok := t.nodes[name]; ok && old.hdr.Typeflag == tar.TypeDir {
 				return nil // the rootfs's directory keeps its owner and mode
 			}
@@ -514,7 +526,6 @@ func (t *rootfsTree) overlay(dir string) error {
 		if old, ok := t.nodes[name]; ok && old.hdr.Typeflag == tar.TypeDir && n.hdr.Typeflag != tar.TypeDir {
 			t.remove(name)
 		}
-		t.ensureDirs(name)
 		t.put(n)
 		return nil
 	})

@@ -124,14 +124,14 @@ func WriteNewc(w io.Writer, t *Tree, o WriteOptions) (Stats, error) {
 	}
 
 	counter := &countingWriter{w: w}
-	buf := bufio.NewWriterSize(counter, 1<<20)
+	buf := bufio.NewWriterSize(counter, 256<<10)
 	guard := &headerGuard{w: buf}
 	cw := cpio.NewWriter(guard)
 
 	var stats Stats
 	var nextIno uint32
 	linkIno := map[*hardlink]uint32{}
-	copyBuf := make([]byte, 1<<20)
+	copyBuf := make([]byte, 256<<10)
 	for _, e := range entries {
 		if len(e.Path)+1 > newcMaxName {
 			return stats, fmt.Errorf("%s: name is %d bytes, over the kernel's PATH_MAX of %d", e.Path[:64]+"...", len(e.Path), newcMaxName-1)

@@ -151,7 +151,10 @@ func FuzzRoundTrip(f *testing.F) {
 	f.Add("x", bytes.Repeat([]byte{0xff}, 3000), "/", uint16(0), uint32(1), uint32(3), uint32(0xFFFFFFFF), uint8(2))
 	f.Fuzz(func(t *testing.T, names string, data []byte, target string, perm uint16, major, minor, epoch uint32, comp uint8) {
 		tree := fuzzTree(names, data, target, perm, major, minor)
-		c := Compressions()[int(comp)%len(Compressions())]
+		// zstd costs ~100 ms per call (its parallel jobs allocate 8 MiB
+		// windows), which would starve the fuzzer; its round trip is covered
+		// by TestCompressionDeterministic, TestFormatListing and the boot test.
+		c := []Compression{None, Gzip}[comp%2]
 		var buf bytes.Buffer
 		if _, err := Pack(&buf, tree, WriteOptions{Epoch: int64(epoch)}, c); err != nil {
 			if strings.Contains(err.Error(), "PATH_MAX") {

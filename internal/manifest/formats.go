@@ -132,4 +132,3 @@ func ParseOwner(s string) (uid, gid uint32, err error) {
 	}
 	return 0, 0, fmt.Errorf("%q is not an owner: write numeric uid:gid, e.g. \"1000:1000\"", s)
 }
-

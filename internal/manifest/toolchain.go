@@ -49,9 +49,9 @@ type toolchainParser struct {
 	t *Toolchain
 	// Nodes kept for checks that need the whole file (names defined later).
 	exceptionRefs []exceptionRef
-	targetArchs    []*yaml.Node
-	archNodes      map[string]*yaml.Node
-	archesOK       bool
+	targetArchs   []*yaml.Node
+	archNodes     map[string]*yaml.Node
+	archesOK      bool
 }
 
 func (p *toolchainParser) top(root *yaml.Node) {

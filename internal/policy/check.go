@@ -198,12 +198,14 @@ func (r minorRule[V]) eval(pinned V, releases []V) verdict {
 	switch {
 	case pinned.Compare(latest) == 0:
 		v.note("%s %s is the latest release", r.name, shown)
+	case pinned.Compare(latest) > 0:
+		v.note("%s %s is ahead of the latest release %s", r.name, shown, v.latest)
 	case behind == 0:
 		v.note("%s %s is on the latest minor %s", r.name, shown, latestMinor)
 	default:
 		v.note("%s %s is %s behind %s, within N-%d (>= %s)", r.name, pinMinor, plural(behind, "release"), latestMinor, r.lag, v.floor)
 	}
-	if r.ln.pre(pinned) {
+	if r.ln.pre(pinned) && r.exact { // pseudo-versions (not exact) get their own advice
 		v.warn("%s is a pre-release: pin a stable release", shown)
 	}
 	for _, rel := range rels {

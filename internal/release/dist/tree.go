@@ -29,7 +29,8 @@ const (
 	sbomSuffix   = ".spdx.json"
 )
 
-// Tree is one dist/<version>/ directory as found on disk.
+// Tree is one dist/<version>/ directory as Open found it: a snapshot, so
+// reopen it after writing files into it.
 type Tree struct {
 	// Root is the absolute path of dist/<version>.
 	Root string

@@ -187,3 +187,25 @@ func TestPlanBadInputs(t *testing.T) {
 		t.Errorf("missing feeds: %v", err)
 	}
 }
+
+func TestPlanJSONRoundTrip(t *testing.T) {
+	r, tc := setup(t)
+	p := mkPlan(t, r, tc, "2026-04-15", plan.Flags{})
+	var buf bytes.Buffer
+	if err := p.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	back, err := plan.ReadJSON(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b bytes.Buffer
+	p.WriteText(&a)
+	back.WriteText(&b)
+	if a.String() != b.String() {
+		t.Errorf("plan read back from JSON prints differently:\n%s\n---\n%s", a.String(), b.String())
+	}
+	if _, err := plan.ReadJSON(strings.NewReader(`{"decision": {}}`)); err == nil {
+		t.Error("an empty plan was accepted")
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/guestforge/guestforge/internal/release/changes"
 )
 
 // WriteText prints the plan for a human, section by section, in the order

@@ -112,6 +112,9 @@ func TestStatementSubjectsAndValidity(t *testing.T) {
 	if got := prov.GetBuildDefinition().GetExternalParameters().AsMap()["parameters"]; got == nil {
 		t.Error("parameters missing from externalParameters")
 	}
+	if tr, err = dist.Open(tr.Root); err != nil { // a Tree is a snapshot: reopen to see the new file
+		t.Fatal(err)
+	}
 	if err := Check(tr); err != nil {
 		t.Fatalf("Check on a fresh tree: %v", err)
 	}

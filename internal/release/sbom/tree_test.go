@@ -194,7 +194,6 @@ func contains(ss []string, s string) bool {
 	return false
 }
 
-
 func TestMain(m *testing.M) {
 	code := m.Run()
 	disttest.Cleanup()

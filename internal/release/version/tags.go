@@ -100,17 +100,6 @@ func (h history) latestFinal() *release {
 	return nil
 }
 
-// latestPatchOf is the highest final release on the line major.minor, or nil.
-func (h history) latestPatchOf(major, minor uint64) *release {
-	for i := len(h.releases) - 1; i >= 0; i-- {
-		r := h.releases[i]
-		if r.final() && r.V.Major() == major && r.V.Minor() == minor {
-			return &h.releases[i]
-		}
-	}
-	return nil
-}
-
 // rcsOf lists the release candidates of vmajor.0.0, ascending.
 func (h history) rcsOf(major uint64) []release {
 	var out []release

@@ -1,0 +1,183 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"dagger.io/dagger"
+)
+
+// DiskSpec says how a rootfs becomes a disk image.
+type DiskSpec struct {
+	FS FS
+	// Verity adds a dm-verity hash tree (rootfs-<image>.img.verity), the root hash and
+	// the kernel command line that mounts the image through it.
+	Verity bool
+}
+
+// DiskImage is a built rootfs image.
+type DiskImage struct {
+	Artifact
+	FS FS
+	// Verity is set when the image has a hash tree; Cmdline is the kernel command line
+	// fragment for it (also written to verity-<image>.cmdline).
+	Verity  *VerityInfo
+	Cmdline string
+}
+
+// Fixed paths inside the image builder.
+const (
+	diskIn      = "/in/rootfs.tar"
+	diskStaging = "/rootfs"
+	diskOut     = "/out/rootfs.img"
+	diskVerity  = "/out/rootfs.img.verity"
+	mke2fsPath  = "/etc/guestforge/mke2fs.conf"
+	debugfsPath = "/etc/guestforge/times.debugfs"
+)
+
+// unpackScript stages the rootfs tarball $1 in the directory $2 as root, so owners,
+// modes, device nodes and file capabilities reach mkfs as dpkg left them.
+const unpackScript = `set -eu
+mkdir -p "$2"
+tar --numeric-owner --xattrs --xattrs-include='*' --same-permissions -xf "$1" -C "$2"
+`
+
+// debugfsScript applies the time fixes and fails on any complaint (debugfs itself exits
+// 0 whatever its commands did).
+const debugfsScript = `set -eu
+debugfs -w -f "$1" "$2" >/dev/null 2>/tmp/debugfs.err
+if grep -v '^debugfs [0-9]' /tmp/debugfs.err >&2; then
+	echo "guestforge: debugfs could not fix the inode times (above)" >&2
+	exit 1
+fi
+`
+
+// DiskImage makes the rootfs image of r in the image builder: ext4 (mkfs.ext4 -d,
+// UUID and hash seed derived from the rootfs digest, every time fixed to the epoch) or
+// erofs (mkfs.erofs with the same UUID rule and -T epoch), sized from the content and
+// aligned to 1 MiB; e2fsck -fn must find it clean. With spec.Verity, veritysetup
+// formats a hash tree with a salt and UUID derived from the image digest and verifies
+// it. Output: <arch>/rootfs-<image>.img [+ .img.verity, verity-<image>.cmdline]; the
+// arch's root_hash.txt lists every image of a build, see RootHashFile.
+func (p *Pipeline) DiskImage(ctx context.Context, repo *Repo, r *Rootfs, spec DiskSpec) (*DiskImage, error) {
+	if _, err := ParseFS(string(spec.FS)); err != nil {
+		return nil, err
+	}
+	host, err := p.enginePlatform(ctx)
+	if err != nil {
+		return nil, err
+	}
+	bspec, err := BuilderFromManifest(repo.Toolchain, "image", host)
+	if err != nil {
+		return nil, err
+	}
+	builder, err := p.Builder(ctx, bspec)
+	if err != nil {
+		return nil, err
+	}
+	epoch := strconv.FormatInt(r.Epoch, 10)
+	ctr := builder.
+		WithEnvVariable("SOURCE_DATE_EPOCH", epoch).
+		WithEnvVariable("E2FSPROGS_FAKE_TIME", epoch).
+		WithEnvVariable("TZ", "UTC")
+	if r.nonce != "" {
+		ctr = ctr.WithEnvVariable("GUESTFORGE_NONCE", r.nonce)
+	}
+	ctr = ctr.WithMountedFile(diskIn, r.File).
+		WithExec([]string{"sh", "-c", unpackScript, "sh", diskIn, diskStaging}).
+		WithExec([]string{"mkdir", "-p", path.Dir(diskOut)})
+	img := r.Image.Name
+	start := time.Now()
+	switch spec.FS {
+	case FSExt4:
+		ctr, err = p.ext4(ctx, ctr, r)
+	case FSErofs:
+		ctr = ctr.WithExec([]string{"mkfs.erofs", "--quiet", "-U", ContentUUID(r.SHA256, "erofs uuid"), "-T", epoch, diskOut, diskStaging}).
+			WithExec([]string{"truncate", "-s", "%" + strconv.Itoa(imageAlign), diskOut})
+	}
+	if err != nil {
+		return nil, err
+	}
+	sum, err := ctr.WithExec([]string{"sha256sum", diskOut}).Stdout(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: make the %s %s image: %w", img, r.Arch.Name, spec.FS, execDetail(err))
+	}
+	digest, _, _ := strings.Cut(sum, " ")
+	if len(digest) != 64 {
+		return nil, fmt.Errorf("image %s: sha256sum printed %q", img, sum)
+	}
+	out := &DiskImage{FS: spec.FS}
+	out.SHA256 = digest
+	dir := p.Client.Directory()
+	name := path.Join(r.Arch.Name, RootfsImageName(img))
+	if spec.Verity {
+		format, err := ctr.WithExec([]string{"veritysetup", "format", "--hash=sha256",
+			"--data-block-size=4096", "--hash-block-size=4096",
+			"--salt=" + VeritySalt(digest), "--uuid=" + ContentUUID(digest, "verity uuid"),
+			diskOut, diskVerity}).Stdout(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("image %s: veritysetup format: %w", img, execDetail(err))
+		}
+		v, err := ParseVerityFormat(format)
+		if err != nil {
+			return nil, fmt.Errorf("image %s: %w", img, err)
+		}
+		// Prove the tree before shipping it; veritysetup verifies in user space.
+		ctr = ctr.WithExec([]string{"veritysetup", "verify", diskOut, diskVerity, v.RootHash})
+		if _, err := ctr.Sync(ctx); err != nil {
+			return nil, fmt.Errorf("image %s: veritysetup verify rejected the fresh hash tree: %w", img, execDetail(err))
+		}
+		out.Verity, out.Cmdline = &v, VerityCmdline(v, spec.FS)
+		vname := path.Join(r.Arch.Name, VerityTreeName(img))
+		cname := path.Join(r.Arch.Name, VerityCmdlineName(img))
+		// root_hash.txt of this image alone; All writes the arch's list over it.
+		hname := path.Join(r.Arch.Name, RootHashName)
+		dir = dir.WithFile(vname, ctr.File(diskVerity)).WithNewFile(cname, out.Cmdline+"\n").
+			WithNewFile(hname, string(RootHashFile(map[string]string{img: v.RootHash})))
+		out.Files = append(out.Files, vname, cname, hname)
+	}
+	dir = dir.WithFile(name, ctr.File(diskOut))
+	out.Files = append([]string{name}, out.Files...)
+	out.Dir = dir.WithTimestamps(int(r.Epoch))
+	p.Log.Info("image: built", "image", img, "arch", r.Arch.Name, "fs", spec.FS, "verity", spec.Verity,
+		"sha256", digest[:16], "took", time.Since(start).Round(time.Millisecond))
+	return out, nil
+}
+
+// ext4 makes the ext4 image: mkfs.ext4 -d from the staging tree with a pinned
+// mke2fs.conf, then the access and change times mkfs copied from the staging tree set
+// to the epoch, then e2fsck -fn.
+func (p *Pipeline) ext4(ctx context.Context, ctr *dagger.Container, r *Rootfs) (*dagger.Container, error) {
+	layout := PlanExt4(r.Stats)
+	label := "gf-" + r.Image.Name
+	if len(label) > 16 {
+		label = label[:16]
+	}
+	ctr = ctr.WithNewFile(mke2fsPath, mke2fsConf).WithEnvVariable("MKE2FS_CONFIG", mke2fsPath).
+		WithExec(Mkfs4Args(layout, ContentUUID(r.SHA256, "ext4 uuid"), ContentUUID(r.SHA256, "ext4 hash seed"), label, diskStaging, diskOut))
+	dump, err := ctr.WithExec([]string{"dumpe2fs", diskOut}).Stdout(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: mkfs.ext4 of %s (%d inodes) for %s: %w", r.Image.Name, mib(layout.Bytes), layout.Inodes, r.Arch.Name, execDetail(err))
+	}
+	used, err := UsedInodes(dump)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", r.Image.Name, err)
+	}
+	return ctr.WithNewFile(debugfsPath, DebugfsTimes(used, r.Epoch)).
+		WithExec([]string{"sh", "-c", debugfsScript, "sh", debugfsPath, diskOut}).
+		WithExec([]string{"e2fsck", "-fn", diskOut}), nil
+}
+
+// execDetail adds what a failed command printed to its error.
+func execDetail(err error) error {
+	var ee *dagger.ExecError
+	if errors.As(err, &ee) {
+		return fmt.Errorf("%w\n%s", err, lastLines(strings.TrimSpace(ee.Stderr+"\n"+ee.Stdout), 20))
+	}
+	return err
+}

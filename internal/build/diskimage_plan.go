@@ -1,0 +1,319 @@
+package build
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// What the disk image pipeline decides without running anything: filesystem sizes,
+// identifiers derived from content, and how to read what the tools print. Pure, so it
+// is tested without an engine.
+
+// FS is a rootfs image's filesystem.
+type FS string
+
+// Filesystems a rootfs image can be written as.
+const (
+	FSExt4  FS = "ext4"
+	FSErofs FS = "erofs"
+)
+
+// ParseFS validates an --fs value.
+func ParseFS(s string) (FS, error) {
+	switch f := FS(s); f {
+	case FSExt4, FSErofs:
+		return f, nil
+	}
+	return "", fmt.Errorf("unknown filesystem %q: use ext4 or erofs", s)
+}
+
+// Alignment of every image: partitions and block devices like whole MiB.
+const imageAlign = 1 << 20
+
+// ext4 geometry the images are made with (see mke2fsConf).
+const (
+	ext4Block     = 4096
+	ext4InodeSize = 256
+	ext4GroupSpan = 8 * ext4Block // blocks per group: one bitmap block of bits
+)
+
+// ContentUUID derives a filesystem or verity UUID from a content digest: the same
+// content gets the same UUID on every build, different content a different one. purpose
+// separates the identifiers derived from one digest (filesystem UUID, hash seed, verity
+// UUID). The result is an RFC 9562 version 8 (custom) UUID.
+func ContentUUID(digest, purpose string) string {
+	s := sha256.Sum256([]byte("guestforge " + purpose + "\n" + digest))
+	b := s[:16]
+	b[6] = b[6]&0x0f | 0x80
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// VeritySalt derives the dm-verity salt from the image digest: fixed for the content,
+// unpredictable before it.
+func VeritySalt(imageDigest string) string {
+	s := sha256.Sum256([]byte("guestforge verity salt\n" + imageDigest))
+	return hex.EncodeToString(s[:])
+}
+
+// Ext4Layout is the size and inode count of an ext4 image for a rootfs.
+type Ext4Layout struct {
+	Bytes  int64
+	Inodes int64
+}
+
+// PlanExt4 sizes an ext4 image for st: every data, directory and long-symlink block,
+// the inode tables, bitmaps and group descriptors, plus headroom (5% and 8 MiB: the
+// image is read-only, the headroom only absorbs what the estimate does not model,
+// such as extent blocks of fragmented files), aligned to 1 MiB.
+func PlanExt4(st RootfsStats) Ext4Layout {
+	inodes := int64(st.Entries) + int64(st.Entries)/10 + 64
+	inodes = (inodes + 7) &^ 7
+	blocks := st.DataBlocks + st.DirBlocks + int64(st.LongSymlinks)
+	blocks += (inodes*ext4InodeSize + ext4Block - 1) / ext4Block
+	groups := (blocks + ext4GroupSpan - 1) / ext4GroupSpan
+	// Two bitmaps per group, a 64-byte descriptor per group (in every backup), and the
+	// superblock and descriptor backups of sparse_super (a handful of groups).
+	gdtBlocks := (groups*64 + ext4Block - 1) / ext4Block
+	blocks += groups*2 + (1+gdtBlocks)*min(groups, 8) + 2
+	bytes := blocks * ext4Block
+	bytes += bytes/20 + 8<<20
+	return Ext4Layout{Bytes: alignUp(bytes, imageAlign), Inodes: inodes}
+}
+
+func alignUp(n, a int64) int64 { return (n + a - 1) / a * a }
+
+// mke2fsConf pins the ext4 feature set and geometry, so an image does not change when
+// a builder's e2fsprogs ships another /etc/mke2fs.conf. No journal: the image is a
+// read-only root (dm-verity), a journal would be dead weight and a replay risk.
+const mke2fsConf = `[defaults]
+	base_features = sparse_super,large_file,filetype,dir_index,ext_attr
+	default_mntopts = acl,user_xattr
+	blocksize = 4096
+	inode_size = 256
+	reserved_ratio = 0
+	hash_alg = half_md4
+	enable_periodic_fsck = 0
+	lazy_itable_init = false
+	lazy_journal_init = false
+
+[fs_types]
+	ext4 = {
+		features = extent,huge_file,flex_bg,metadata_csum,64bit,dir_nlink,extra_isize
+	}
+	guestforge = {
+		inode_ratio = 16384
+	}
+`
+
+// Mkfs4Args is the mkfs.ext4 command for an image of layout l populated from dir.
+// uuid and seed come from ContentUUID; root_owner and the fixed times (the caller sets
+// E2FSPROGS_FAKE_TIME) keep mkfs from taking anything from the machine.
+func Mkfs4Args(l Ext4Layout, uuid, seed, label, dir, out string) []string {
+	// -T guestforge: the usage type this file defines, instead of one picked by size.
+	return []string{"mkfs.ext4", "-q", "-F", "-T", "guestforge", "-b", "4096", "-I", "256",
+		"-N", strconv.FormatInt(l.Inodes, 10), "-m", "0", "-L", label, "-U", uuid,
+		"-E", "hash_seed=" + seed + ",root_owner=0:0,nodiscard",
+		"-d", dir, out, strconv.FormatInt(l.Bytes/1024, 10) + "k"}
+}
+
+// InodeRange is a run of inode numbers, inclusive.
+type InodeRange struct{ First, Last int64 }
+
+// UsedInodes reads `dumpe2fs` output and returns the inodes in use from the first
+// non-reserved inode on: the ones mkfs -d populated from files.
+func UsedInodes(dumpe2fs string) ([]InodeRange, error) {
+	var count, perGroup, first int64
+	free := map[int64][]InodeRange{}
+	group := int64(-1)
+	sc := bufio.NewScanner(strings.NewReader(dumpe2fs))
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		key, val, _ := strings.Cut(line, ":")
+		val = strings.TrimSpace(val)
+		switch {
+		case key == "Inode count":
+			count, _ = strconv.ParseInt(val, 10, 64)
+		case key == "Inodes per group":
+			perGroup, _ = strconv.ParseInt(val, 10, 64)
+		case key == "First inode":
+			first, _ = strconv.ParseInt(val, 10, 64)
+		case strings.HasPrefix(key, "Group "):
+			// "Group 3: (Blocks ...)"; "Group descriptor size:" is a superblock field.
+			n, err := strconv.ParseInt(strings.TrimPrefix(key, "Group "), 10, 64)
+			if err != nil {
+				continue
+			}
+			group = n
+			free[group] = []InodeRange{}
+		case key == "Free inodes" && group >= 0:
+			rs, err := parseRanges(val)
+			if err != nil {
+				return nil, fmt.Errorf("dumpe2fs group %d: %w", group, err)
+			}
+			free[group] = rs
+		}
+	}
+	if count <= 0 || perGroup <= 0 || first <= 0 {
+		return nil, fmt.Errorf("dumpe2fs output lacks Inode count / Inodes per group / First inode (got %d, %d, %d)", count, perGroup, first)
+	}
+	groups := (count + perGroup - 1) / perGroup
+	if int64(len(free)) != groups {
+		return nil, fmt.Errorf("dumpe2fs lists %d groups, the superblock says %d", len(free), groups)
+	}
+	var used []InodeRange
+	for g := int64(0); g < groups; g++ {
+		next := g*perGroup + 1
+		end := min((g+1)*perGroup, count)
+		for _, f := range free[g] {
+			if f.First > next {
+				used = append(used, InodeRange{next, f.First - 1})
+			}
+			next = max(next, f.Last+1)
+		}
+		if next <= end {
+			used = append(used, InodeRange{next, end})
+		}
+	}
+	// Reserved inodes (the root's times come from E2FSPROGS_FAKE_TIME already).
+	var out []InodeRange
+	for _, r := range used {
+		if r.Last < first {
+			continue
+		}
+		out = append(out, InodeRange{max(r.First, first), r.Last})
+	}
+	return mergeRanges(out), nil
+}
+
+// parseRanges reads "12-20, 25, 30-40" (empty: none).
+func parseRanges(s string) ([]InodeRange, error) {
+	var out []InodeRange
+	if s == "" {
+		return out, nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		a, b, isRange := strings.Cut(part, "-")
+		first, err := strconv.ParseInt(a, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("bad inode range %q", part)
+		}
+		last := first
+		if isRange {
+			if last, err = strconv.ParseInt(b, 10, 64); err != nil || last < first {
+				return nil, fmt.Errorf("bad inode range %q", part)
+			}
+		}
+		out = append(out, InodeRange{first, last})
+	}
+	slices.SortFunc(out, func(x, y InodeRange) int { return int(x.First - y.First) })
+	return out, nil
+}
+
+func mergeRanges(rs []InodeRange) []InodeRange {
+	var out []InodeRange
+	for _, r := range rs {
+		if n := len(out); n > 0 && out[n-1].Last+1 >= r.First {
+			out[n-1].Last = max(out[n-1].Last, r.Last)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// DebugfsTimes is the debugfs script that sets the access and change times of every
+// inode in used to epoch. mkfs.ext4 -d copies them from the staging directory, where
+// the change time is the moment the tarball was unpacked (no tool can set it) and the
+// access time whatever tar chose.
+func DebugfsTimes(used []InodeRange, epoch int64) string {
+	var b strings.Builder
+	for _, r := range used {
+		for ino := r.First; ino <= r.Last; ino++ {
+			fmt.Fprintf(&b, "sif <%d> atime @%d\nsif <%d> ctime @%d\n", ino, epoch, ino, epoch)
+		}
+	}
+	return b.String()
+}
+
+// VerityInfo is what `veritysetup format` reports about a hash tree.
+type VerityInfo struct {
+	RootHash, Salt, UUID, Algorithm string
+	DataBlocks                      int64
+	DataBlockSize, HashBlockSize    int64
+}
+
+// ParseVerityFormat reads `veritysetup format` output.
+func ParseVerityFormat(out string) (VerityInfo, error) {
+	var v VerityInfo
+	for _, line := range strings.Split(out, "\n") {
+		key, val, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		val = strings.TrimSpace(val)
+		var err error
+		switch strings.TrimSpace(key) {
+		case "Root hash":
+			v.RootHash = val
+		case "Salt":
+			v.Salt = val
+		case "UUID":
+			v.UUID = val
+		case "Hash algorithm":
+			v.Algorithm = val
+		case "Data blocks":
+			v.DataBlocks, err = strconv.ParseInt(val, 10, 64)
+		case "Data block size":
+			v.DataBlockSize, err = strconv.ParseInt(val, 10, 64)
+		case "Hash block size":
+			v.HashBlockSize, err = strconv.ParseInt(val, 10, 64)
+		}
+		if err != nil {
+			return v, fmt.Errorf("veritysetup format: %q: %w", line, err)
+		}
+	}
+	if len(v.RootHash) != 64 || v.DataBlocks <= 0 || v.DataBlockSize <= 0 || v.HashBlockSize <= 0 || v.Algorithm == "" {
+		return v, fmt.Errorf("veritysetup format printed no complete hash tree description:\n%s", out)
+	}
+	return v, nil
+}
+
+// VerityCmdline is the kernel command line that mounts the image as a dm-verity root
+// with dm-init (CONFIG_DM_INIT), no initrd needed: the image attached as the first
+// virtio disk (/dev/vda), its .verity file as the second (/dev/vdb). The hash tree
+// starts at hash block 1, after the verity superblock veritysetup writes.
+func VerityCmdline(v VerityInfo, fs FS) string {
+	sectors := v.DataBlocks * v.DataBlockSize / 512
+	table := fmt.Sprintf("0 %d verity 1 /dev/vda /dev/vdb %d %d %d 1 %s %s %s",
+		sectors, v.DataBlockSize, v.HashBlockSize, v.DataBlocks, v.Algorithm, v.RootHash, v.Salt)
+	return fmt.Sprintf(`dm-mod.create="guestforge-root,,,ro,%s" dm-mod.waitfor=/dev/vda,/dev/vdb root=/dev/dm-0 rootfstype=%s ro`, table, fs)
+}
+
+// RootHashFile is root_hash.txt of an arch directory: one line per verity-protected
+// image, "<root hash>  rootfs-<image>.img", sorted by file name (the sha256sum layout,
+// so one file serves every image of the arch).
+func RootHashFile(hashes map[string]string) []byte {
+	var b strings.Builder
+	for _, img := range slices.Sorted(mapKeys(hashes)) {
+		fmt.Fprintf(&b, "%s  %s\n", hashes[img], RootfsImageName(img))
+	}
+	return []byte(b.String())
+}
+
+// Artifact names inside dist/<version>/<arch>/ (DESIGN.md).
+func RootfsImageName(image string) string   { return "rootfs-" + image + ".img" }
+func VerityTreeName(image string) string    { return RootfsImageName(image) + ".verity" }
+func VerityCmdlineName(image string) string { return "verity-" + image + ".cmdline" }
+func InitrdName(image string) string        { return "initrd-" + image + ".img" }
+
+// RootHashName is the per-arch root hash list.
+const RootHashName = "root_hash.txt"

@@ -1,0 +1,236 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"dagger.io/dagger"
+
+	"github.com/guestforge/guestforge/internal/arch"
+	"github.com/guestforge/guestforge/internal/initrd"
+	"github.com/guestforge/guestforge/internal/manifest"
+	"github.com/guestforge/guestforge/internal/support"
+)
+
+// MatrixSpec selects what `all` builds from toolchain.yaml's targets.
+type MatrixSpec struct {
+	// Arches limits the build to these architectures (names or aliases); empty = all
+	// the targets name.
+	Arches []string
+	// KernelVariant, when set, builds this kernel variant for every selected arch
+	// instead of the targets' variants (e.g. "test" on a small machine).
+	KernelVariant string
+	// NoKernel leaves kernels out (images only).
+	NoKernel bool
+	FS       FS
+	Verity   bool
+	// Compression of the initrds (default gzip).
+	Compression initrd.Compression
+	// AsOf is the day deprecations are judged on (support.Gate).
+	AsOf time.Time
+}
+
+// KernelJob and ImageJob are the units of a matrix build.
+type KernelJob struct {
+	Arch    arch.Arch
+	Variant string
+}
+
+// ImageJob builds one image (rootfs, initrd, disk image) for one arch. Images do not
+// depend on the kernel variant: each is built once per arch however many targets
+// list it.
+type ImageJob struct {
+	Arch  arch.Arch
+	Image string
+}
+
+// MatrixPlan is what a matrix build will do.
+type MatrixPlan struct {
+	Kernels []KernelJob
+	Images  []ImageJob
+	// Warnings are the support gate's (deprecations, missing maintainers).
+	Warnings []string
+	// Skipped names removed targets and why.
+	Skipped []string
+}
+
+// PlanMatrix turns the targets into jobs: targets filtered by arch, removed ones
+// skipped (support.Gate), kernels and images deduplicated, in the arch table's order.
+func PlanMatrix(tc *manifest.Toolchain, spec MatrixSpec) (MatrixPlan, error) {
+	entries, err := support.Entries(tc)
+	if err != nil {
+		return MatrixPlan{}, err
+	}
+	want := map[string]bool{}
+	for _, s := range spec.Arches {
+		for _, part := range strings.Split(s, ",") {
+			if part = strings.TrimSpace(part); part == "" {
+				continue
+			}
+			a, err := arch.Parse(part)
+			if err != nil {
+				return MatrixPlan{}, fmt.Errorf("--arches: %w", err)
+			}
+			want[a.Name] = true
+		}
+	}
+	var plan MatrixPlan
+	seenK, seenI, hasArch := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, e := range entries {
+		if len(want) > 0 && !want[e.Arch.Name] {
+			continue
+		}
+		hasArch[e.Arch.Name] = true
+		d, err := support.Gate(tc, e.Arch.Name, e.Target.Variant, spec.AsOf)
+		if errors.Is(err, support.ErrRemoved) {
+			plan.Skipped = append(plan.Skipped, err.Error())
+			continue
+		}
+		if err != nil {
+			return MatrixPlan{}, err
+		}
+		plan.Warnings = append(plan.Warnings, d.Warnings...)
+		variant := cmpOr(spec.KernelVariant, e.Target.Variant)
+		if k := e.Arch.Name + "/" + variant; !spec.NoKernel && !seenK[k] {
+			seenK[k] = true
+			plan.Kernels = append(plan.Kernels, KernelJob{Arch: e.Arch, Variant: variant})
+		}
+		for _, img := range e.Target.Images {
+			if k := e.Arch.Name + "/" + img; !seenI[k] {
+				seenI[k] = true
+				plan.Images = append(plan.Images, ImageJob{Arch: e.Arch, Image: img})
+			}
+		}
+	}
+	for name := range want {
+		if !hasArch[name] {
+			return MatrixPlan{}, fmt.Errorf("--arches names %s, but no target in %s builds it", name, cmpOr(tc.Path, ToolchainFile))
+		}
+	}
+	if len(plan.Kernels)+len(plan.Images) == 0 {
+		return plan, fmt.Errorf("nothing to build: every selected target is removed (%s)", strings.Join(plan.Skipped, "; "))
+	}
+	return plan, nil
+}
+
+// ImageResult is everything one ImageJob made.
+type ImageResult struct {
+	Job    ImageJob
+	Rootfs *Rootfs
+	Initrd *Artifact
+	Disk   *DiskImage
+}
+
+// BuildImage runs one image job: rootfs, then initrd and disk image from it, in
+// parallel.
+func (p *Pipeline) BuildImage(ctx context.Context, repo *Repo, job ImageJob, spec MatrixSpec, nonce string) (*ImageResult, error) {
+	r, err := p.Rootfs(ctx, repo, RootfsSpec{Arch: job.Arch, Image: job.Image, Nonce: nonce})
+	if err != nil {
+		return nil, err
+	}
+	res := &ImageResult{Job: job, Rootfs: r}
+	var wg sync.WaitGroup
+	var ierr, derr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		res.Initrd, ierr = p.Initrd(ctx, r, InitrdSpec{Compression: spec.Compression})
+	}()
+	go func() {
+		defer wg.Done()
+		res.Disk, derr = p.DiskImage(ctx, repo, r, DiskSpec{FS: spec.FS, Verity: spec.Verity})
+	}()
+	wg.Wait()
+	if err := errors.Join(ierr, derr); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// All builds the matrix in parallel and returns one directory laid out as
+// dist/<version>/: <arch>/ with the kernels, initrd-<image>.img,
+// rootfs-<image>.img (+ .verity, verity-<image>.cmdline) and root_hash.txt.
+func (p *Pipeline) All(ctx context.Context, repo *Repo, spec MatrixSpec) (*dagger.Directory, error) {
+	if spec.FS == "" {
+		spec.FS = FSExt4
+	}
+	plan, err := PlanMatrix(repo.Toolchain, spec)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range plan.Warnings {
+		p.Log.Warn(w)
+	}
+	for _, s := range plan.Skipped {
+		p.Log.Info("matrix: skipped", "reason", s)
+	}
+	p.Log.Info("matrix", "kernels", len(plan.Kernels), "images", len(plan.Images))
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		errs    []error
+		kernels = make([]*Kernel, len(plan.Kernels))
+		images  = make([]*ImageResult, len(plan.Images))
+	)
+	fail := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+		cancel(err)
+	}
+	for i, job := range plan.Kernels {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k, err := p.Kernel(ctx, repo, KernelSpec{Arch: job.Arch, Variant: job.Variant})
+			if err != nil {
+				fail(fmt.Errorf("kernel %s/%s: %w", job.Arch.Name, job.Variant, err))
+				return
+			}
+			kernels[i] = k
+		}()
+	}
+	for i, job := range plan.Images {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := p.BuildImage(ctx, repo, job, spec, "")
+			if err != nil {
+				fail(fmt.Errorf("image %s/%s: %w", job.Arch.Name, job.Image, err))
+				return
+			}
+			images[i] = res
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	out := p.Client.Directory()
+	for _, k := range kernels {
+		out = out.WithDirectory(".", k.Dir)
+	}
+	hashes := map[string]map[string]string{}
+	for _, res := range images {
+		out = out.WithDirectory(".", res.Initrd.Dir).WithDirectory(".", res.Disk.Dir)
+		if v := res.Disk.Verity; v != nil {
+			a := res.Job.Arch.Name
+			if hashes[a] == nil {
+				hashes[a] = map[string]string{}
+			}
+			hashes[a][res.Job.Image] = v.RootHash
+		}
+	}
+	for _, a := range slices.Sorted(mapKeys(hashes)) {
+		out = out.WithNewFile(path.Join(a, RootHashName), string(RootHashFile(hashes[a])))
+	}
+	return out.WithTimestamps(int(repo.Toolchain.Epoch)), nil
+}

@@ -1,0 +1,152 @@
+package verify_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/guestforge/guestforge/internal/boot"
+	"github.com/guestforge/guestforge/internal/release/dist"
+	"github.com/guestforge/guestforge/internal/release/disttest"
+	"github.com/guestforge/guestforge/internal/release/releasetest"
+	"github.com/guestforge/guestforge/internal/release/verify"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	disttest.Cleanup()
+	releasetest.Cleanup()
+	os.Exit(code)
+}
+
+// recordingBoot stands in for QEMU in tier 1: it records what would be
+// booted and answers like the probe would. The real boot is in boot_test.go
+// (build tag boot).
+type recordingBoot struct {
+	mu    sync.Mutex
+	pairs []string
+	fail  string // a kernel+initrd pair (by initrd base name) that does not boot
+	arch  string // overrides the arch the probe reports
+}
+
+func (r *recordingBoot) run(_ context.Context, c boot.Config) (boot.Result, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pairs = append(r.pairs, c.Arch.Name+":"+c.Kernel[strings.LastIndex(c.Kernel, "/")+1:]+"+"+c.Initrd[strings.LastIndex(c.Initrd, "/")+1:])
+	if c.Marker != boot.OKMarker || c.Initrd == "" {
+		return boot.Result{}, errors.New("bad boot config")
+	}
+	if r.fail != "" && strings.HasSuffix(c.Initrd, r.fail) {
+		return boot.Result{}, errors.New("timed out waiting for " + c.Marker)
+	}
+	a := c.Arch.Name
+	if r.arch != "" {
+		a = r.arch
+	}
+	return boot.Result{Line: boot.OKMarker + " init=agent kernel=6.12.117 arch=" + a, Duration: time.Second}, nil
+}
+
+func signed(t *testing.T) (*dist.Tree, *releasetest.Keys) {
+	t.Helper()
+	k := releasetest.KeyPair(t, "main")
+	return releasetest.AttestAndSign(t, disttest.Build(t, t.TempDir()), k), k
+}
+
+func TestAllGreenBootsEveryPair(t *testing.T) {
+	tr, k := signed(t)
+	rb := &recordingBoot{}
+	rep, err := verify.Tree(context.Background(), tr, verify.Options{Key: k.Verifier, Boot: rb.run})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "x86_64:vmlinuz-6.12.117-3f2a9c1d+initrd-default.img x86_64:vmlinuz-6.12.117-3f2a9c1d+initrd-systemd.img " +
+		"aarch64:vmlinuz-6.12.117-3f2a9c1d+initrd-default.img aarch64:vmlinuz-6.12.117-3f2a9c1d+initrd-systemd.img"
+	if got := strings.Join(rb.pairs, " "); got != want {
+		t.Fatalf("booted %s\nwant   %s", got, want)
+	}
+	if len(rep.Boots) != 4 {
+		t.Fatalf("%d boots reported", len(rep.Boots))
+	}
+	// Every summed file got a checksum and a signature check.
+	n := 0
+	for _, it := range rep.Items {
+		if strings.HasPrefix(it, "signature ") {
+			n++
+		}
+	}
+	if want := len(tr.Summed()) + 1; n != want {
+		t.Fatalf("%d signatures checked, want %d", n, want)
+	}
+}
+
+func TestFailuresNameTheItem(t *testing.T) {
+	cases := []struct {
+		name       string
+		mutate     func(t *testing.T, tr *dist.Tree)
+		key        string
+		boot       *recordingBoot
+		step, item string
+	}{
+		{name: "flipped byte", step: "checksum", item: "aarch64/initrd-default.img",
+			mutate: func(t *testing.T, tr *dist.Tree) { releasetest.FlipByte(t, tr.Path("aarch64/initrd-default.img")) }},
+		{name: "wrong key", key: "other", step: "signature", item: dist.SumsFile},
+		{name: "missing signature", step: "signature", item: "x86_64/vmlinux-6.12.117-3f2a9c1d",
+			mutate: func(t *testing.T, tr *dist.Tree) {
+				os.Remove(tr.Path("x86_64/vmlinux-6.12.117-3f2a9c1d" + dist.BundleSuffix))
+			}},
+		{name: "swapped signature", step: "signature", item: "x86_64/config-6.12.117-3f2a9c1d",
+			mutate: func(t *testing.T, tr *dist.Tree) {
+				b, _ := os.ReadFile(tr.Path("x86_64/System.map-6.12.117-3f2a9c1d" + dist.BundleSuffix))
+				os.WriteFile(tr.Path("x86_64/config-6.12.117-3f2a9c1d"+dist.BundleSuffix), b, 0o644)
+			}},
+		{name: "tampered SHA256SUMS", step: "signature", item: dist.SumsFile,
+			mutate: func(t *testing.T, tr *dist.Tree) {
+				b, _ := os.ReadFile(tr.Path(dist.SumsFile))
+				os.WriteFile(tr.Path(dist.SumsFile), []byte(strings.Replace(string(b), "  x86_64/root_hash.txt\n", "  x86_64/root_hash.txt\n\n", 1)), 0o644)
+			}},
+		{name: "unlisted file", step: "listing", item: "x86_64/extra.bin",
+			mutate: func(t *testing.T, tr *dist.Tree) { os.WriteFile(tr.Path("x86_64/extra.bin"), []byte("x"), 0o644) }},
+		{name: "boot fails", step: "boot", item: "aarch64/vmlinuz-6.12.117-3f2a9c1d + initrd-systemd.img",
+			boot: &recordingBoot{fail: "aarch64/initrd-systemd.img"}},
+		{name: "probe reports another arch", step: "boot", item: "x86_64/vmlinuz-6.12.117-3f2a9c1d + initrd-default.img",
+			boot: &recordingBoot{arch: "s390x"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tr, k := signed(t)
+			if c.mutate != nil {
+				c.mutate(t, tr)
+			}
+			if c.key != "" {
+				k = releasetest.KeyPair(t, c.key)
+			}
+			rb := c.boot
+			if rb == nil {
+				rb = &recordingBoot{}
+			}
+			_, err := verify.Dir(context.Background(), tr.Root, verify.Options{Key: k.Verifier, Boot: rb.run})
+			var f *verify.Failure
+			if !errors.As(err, &f) || f.Step != c.step || f.Item != c.item {
+				t.Fatalf("verify = %v, want a %s failure naming %s", err, c.step, c.item)
+			}
+			if !strings.Contains(err.Error(), c.item) {
+				t.Fatalf("message %q does not name %s", err, c.item)
+			}
+		})
+	}
+}
+
+func TestNoBootAndNothingToBoot(t *testing.T) {
+	tr, k := signed(t)
+	rb := &recordingBoot{}
+	if _, err := verify.Tree(context.Background(), tr, verify.Options{Key: k.Verifier, NoBoot: true, Boot: rb.run}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rb.pairs) != 0 {
+		t.Fatalf("--no-boot booted %v", rb.pairs)
+	}
+}
