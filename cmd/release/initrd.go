@@ -14,7 +14,11 @@ import (
 	"github.com/guestforge/guestforge/internal/manifest"
 )
 
-func init() {
+func init() { rootCmd.AddCommand(newInitrdCmd()) }
+
+// newInitrdCmd builds `release initrd` and `release initrd ls`; a constructor
+// so tests get fresh flag state.
+func newInitrdCmd() *cobra.Command {
 	var (
 		root, tarFile, initMode, archName, agent, compress, out, maxSize string
 		epoch                                                            int64
@@ -117,7 +121,7 @@ unit), every ELF must be built for --arch, and no symlink may leave the root.`,
 		},
 	}
 	cmd.AddCommand(ls)
-	rootCmd.AddCommand(cmd)
+	return cmd
 }
 
 func epochFromEnv() (int64, error) {

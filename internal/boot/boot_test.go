@@ -173,7 +173,7 @@ func TestBootSystemdMode(t *testing.T) {
 	}
 	t.Logf("systemd initrd: %d entries, %d bytes newc", st.Entries, st.ArchiveBytes)
 
-	res := bootIt(t, kernel, out, 2048, 4*time.Minute)
+	res := bootIt(t, kernel, out, 2048, 5*time.Minute)
 	want := "GUESTFORGE-BOOT-OK init=systemd kernel=" + release + " arch=x86_64"
 	if !strings.HasSuffix(res.Line, want) {
 		t.Fatalf("line %q, want %q", res.Line, want)

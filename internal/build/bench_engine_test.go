@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -90,7 +91,7 @@ func BenchmarkKernelPipelineVsHost(b *testing.B) {
 		}
 		start = time.Now()
 		hostMake(b, src, tc.Epoch, append(common, "olddefconfig"))
-		hostMake(b, src, tc.Epoch, append(append(common, "-j"+strconv.Itoa(nproc(b))), targets...))
+		hostMake(b, src, tc.Epoch, append(append(common, "-j"+strconv.Itoa(runtime.NumCPU())), targets...))
 		bare := time.Since(start)
 		b.ReportMetric(pipeline.Seconds(), "pipeline-s")
 		b.ReportMetric(bare.Seconds(), "host-s")
@@ -124,16 +125,4 @@ func hostMake(b *testing.B, src string, epoch int64, args []string) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("make %s on the host: %v\n%s", strings.Join(args, " "), err, out)
 	}
-}
-
-func nproc(b *testing.B) int {
-	out, err := exec.Command("nproc").Output()
-	if err != nil {
-		b.Fatal(err)
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	return n
 }

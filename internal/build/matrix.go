@@ -30,7 +30,7 @@ type MatrixSpec struct {
 	NoKernel bool
 	FS       FS
 	Verity   bool
-	// Compression of the initrds (default gzip).
+	// Compression of the initrds (default zstd).
 	Compression initrd.Compression
 	// AsOf is the day deprecations are judged on (support.Gate).
 	AsOf time.Time

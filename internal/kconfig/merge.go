@@ -114,7 +114,8 @@ func (t *Tree) Merge(a arch.Arch, variant string) (*Merged, error) {
 		m.Settings = append(m.Settings, s)
 	}
 	sort.Slice(m.Settings, func(i, j int) bool { return m.Settings[i].Name < m.Settings[j].Name })
-	sort.Slice(m.Overrides, func(i, j int) bool { return m.Overrides[i].Name < m.Overrides[j].Name })
+	// Stable: one symbol overridden at two levels keeps level order.
+	sort.SliceStable(m.Overrides, func(i, j int) bool { return m.Overrides[i].Name < m.Overrides[j].Name })
 	return m, nil
 }
 

@@ -87,3 +87,22 @@ func TestLoadImageErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestCommittedImagesLoad validates every images/*.yaml of the repository,
+// so a broken image definition fails here before any pipeline reads it.
+func TestCommittedImagesLoad(t *testing.T) {
+	files, err := filepath.Glob("../../images/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no images/*.yaml found (%v): the repository defines its guest images there", err)
+	}
+	for _, f := range files {
+		img, err := LoadImage(f)
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		if img.FilesDir == "" && img.Files != "" || img.BudgetBytes == 0 && img.Budget != "" {
+			t.Errorf("%s: resolved fields missing: %+v", f, img)
+		}
+	}
+}

@@ -52,7 +52,7 @@ func ReleaseSHA256(release []byte, path string) (string, int64, error) {
 		if len(f) == 3 && f[2] == path {
 			var size int64
 			if _, err := fmt.Sscan(f[1], &size); err != nil {
-				return "", 0, fmt.Errorf("Release lists %s with a bad size %q", path, f[1])
+				return "", 0, fmt.Errorf("the Release file lists %s with a bad size %q", path, f[1])
 			}
 			return f[0], size, nil
 		}

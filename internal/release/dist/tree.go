@@ -139,6 +139,9 @@ func readArchDir(root string, a arch.Arch) (ArchDir, error) {
 		name := e.Name()
 		rel := path.Join(a.Name, name)
 		ad.Files = append(ad.Files, rel)
+		if releaseOutput(rel) {
+			continue // a bundle or SBOM is about a file, it is not one
+		}
 		if kind, kver, cfg, ok := parseKernelName(name); ok {
 			key := kver + "-" + cfg
 			k := kernels[key]
@@ -198,12 +201,16 @@ func parseKernelName(name string) (kind, kver, cfg string, ok bool) {
 			continue
 		}
 		i := strings.LastIndexByte(rest, '-')
-		if i <= 0 || i == len(rest)-1 {
+		if i <= 0 || i == len(rest)-1 || strings.IndexFunc(rest[i+1:], notAlnum) >= 0 {
 			return "", "", "", false
 		}
 		return prefix, rest[:i], rest[i+1:], true
 	}
 	return "", "", "", false
+}
+
+func notAlnum(r rune) bool {
+	return (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9')
 }
 
 func parseImageName(name string) (kind, image string, ok bool) {

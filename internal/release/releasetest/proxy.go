@@ -23,15 +23,13 @@ func Proxy(t testing.TB, upstream string, hook Hook) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rp := httputil.NewSingleHostReverseProxy(target)
-	// The registry builds upload Location URLs from the Host it is asked
-	// for; keep the client's so the next request comes through us again.
-	director := rp.Director
-	rp.Director = func(r *http.Request) {
-		host := r.Host
-		director(r)
-		r.Host = host
-	}
+	rp := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(target)
+		// The registry builds upload Location URLs from the Host it is
+		// asked for; keep the client's so the next request comes through
+		// us again.
+		pr.Out.Host = pr.In.Host
+	}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if hook != nil && hook(w, r) {
 			return

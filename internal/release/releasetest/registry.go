@@ -41,8 +41,8 @@ func Tool(t testing.TB, name string) string {
 type Registry struct {
 	// Host is 127.0.0.1:<port>.
 	Host string
-	// Log is the registry's own log file.
-	Log string
+	// Log is the registry's own log file, Data its storage directory.
+	Log, Data string
 }
 
 // StartRegistry runs `registry serve` with filesystem storage in a temporary
@@ -102,7 +102,7 @@ http:
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return &Registry{Host: host, Log: logPath}
+				return &Registry{Host: host, Log: logPath, Data: filepath.Join(dir, "data")}
 			}
 		}
 		select {

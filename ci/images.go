@@ -1,0 +1,199 @@
+package main
+
+// Guest image functions: thin wrappers over internal/build's rootfs, initrd, disk image
+// and matrix pipelines.
+//
+//	dagger call rootfs --arch=aarch64 --image=default export --path=dist/
+//	dagger call initrd --arch=x86_64 --image=systemd export --path=dist/
+//	dagger call image --arch=x86_64 --image=default --fs=ext4 --verity export --path=dist/
+//	dagger call all --arches=x86_64 export --path=dist/
+
+import (
+	"context"
+	"os"
+	"time"
+
+	lib "dagger.io/dagger"
+
+	"github.com/guestforge/guestforge/ci/internal/dagger"
+	gfarch "github.com/guestforge/guestforge/internal/arch"
+	"github.com/guestforge/guestforge/internal/build"
+	"github.com/guestforge/guestforge/internal/initrd"
+)
+
+// Rootfs builds an image's root filesystem for one architecture and returns
+// <arch>/rootfs-<image>.tar: the normalised tarball the initrd and disk image are made
+// from.
+func (m *Guestforge) Rootfs(
+	ctx context.Context,
+	// x86_64, aarch64, s390x or ppc64le
+	// +default="x86_64"
+	arch string,
+	// an images/<name>.yaml definition
+	// +default="default"
+	image string,
+) (*dagger.Directory, error) {
+	return m.images(ctx, func(ctx context.Context, c *lib.Client, p *build.Pipeline, repo *build.Repo) (*lib.Directory, error) {
+		a, err := gfarch.Parse(arch)
+		if err != nil {
+			return nil, err
+		}
+		r, err := p.Rootfs(ctx, repo, build.RootfsSpec{Arch: a, Image: image})
+		if err != nil {
+			return nil, err
+		}
+		return r.Dir(c), nil
+	})
+}
+
+// Initrd builds an image's initrd for one architecture: <arch>/initrd-<image>.img.
+func (m *Guestforge) Initrd(
+	ctx context.Context,
+	// x86_64, aarch64, s390x or ppc64le
+	// +default="x86_64"
+	arch string,
+	// an images/<name>.yaml definition
+	// +default="default"
+	image string,
+	// zstd, gzip or none
+	// +default="zstd"
+	compress string,
+) (*dagger.Directory, error) {
+	return m.images(ctx, func(ctx context.Context, c *lib.Client, p *build.Pipeline, repo *build.Repo) (*lib.Directory, error) {
+		a, err := gfarch.Parse(arch)
+		if err != nil {
+			return nil, err
+		}
+		comp, err := initrd.ParseCompression(compress)
+		if err != nil {
+			return nil, err
+		}
+		r, err := p.Rootfs(ctx, repo, build.RootfsSpec{Arch: a, Image: image})
+		if err != nil {
+			return nil, err
+		}
+		art, err := p.Initrd(ctx, r, build.InitrdSpec{Compression: comp})
+		if err != nil {
+			return nil, err
+		}
+		return art.Dir, nil
+	})
+}
+
+// Image builds an image's rootfs disk image for one architecture:
+// <arch>/rootfs-<image>.img, with --verity also rootfs-<image>.img.verity,
+// root_hash.txt and verity-<image>.cmdline (the kernel command line that mounts it).
+func (m *Guestforge) Image(
+	ctx context.Context,
+	// x86_64, aarch64, s390x or ppc64le
+	// +default="x86_64"
+	arch string,
+	// an images/<name>.yaml definition
+	// +default="default"
+	image string,
+	// ext4 or erofs
+	// +default="ext4"
+	fs string,
+	// add a dm-verity hash tree
+	// +optional
+	verity bool,
+) (*dagger.Directory, error) {
+	return m.images(ctx, func(ctx context.Context, c *lib.Client, p *build.Pipeline, repo *build.Repo) (*lib.Directory, error) {
+		a, err := gfarch.Parse(arch)
+		if err != nil {
+			return nil, err
+		}
+		f, err := build.ParseFS(fs)
+		if err != nil {
+			return nil, err
+		}
+		r, err := p.Rootfs(ctx, repo, build.RootfsSpec{Arch: a, Image: image})
+		if err != nil {
+			return nil, err
+		}
+		d, err := p.DiskImage(ctx, repo, r, build.DiskSpec{FS: f, Verity: verity})
+		if err != nil {
+			return nil, err
+		}
+		return d.Dir, nil
+	})
+}
+
+// All builds the matrix of toolchain.yaml's targets in parallel: for every selected
+// arch its kernels and, for every image its targets list, the initrd and the rootfs
+// image. The result is laid out as dist/<version>/: <arch>/vmlinuz-..., initrd-<image>.img,
+// rootfs-<image>.img (+ .verity, verity-<image>.cmdline), root_hash.txt.
+func (m *Guestforge) All(
+	ctx context.Context,
+	// architectures to build (default: every arch a target names)
+	// +optional
+	arches []string,
+	// build this kernel variant for every arch instead of the targets' variants
+	// (e.g. test, the smallest bootable kernel, on a small machine)
+	// +optional
+	kernelVariant string,
+	// ext4 or erofs
+	// +default="ext4"
+	fs string,
+	// leave the dm-verity hash trees out
+	// +optional
+	noVerity bool,
+	// zstd, gzip or none
+	// +default="zstd"
+	compress string,
+	// the day deprecated targets are judged on, YYYY-MM-DD (default: today, UTC)
+	// +optional
+	asOf string,
+) (*dagger.Directory, error) {
+	return m.images(ctx, func(ctx context.Context, c *lib.Client, p *build.Pipeline, repo *build.Repo) (*lib.Directory, error) {
+		f, err := build.ParseFS(fs)
+		if err != nil {
+			return nil, err
+		}
+		comp, err := initrd.ParseCompression(compress)
+		if err != nil {
+			return nil, err
+		}
+		day := time.Now().UTC()
+		if asOf != "" {
+			if day, err = time.Parse(time.DateOnly, asOf); err != nil {
+				return nil, err
+			}
+		}
+		return p.All(ctx, repo, build.MatrixSpec{Arches: arches, KernelVariant: kernelVariant, FS: f,
+			Verity: !noVerity, Compression: comp, AsOf: day})
+	})
+}
+
+// images runs fn with a library client of this session, the pipeline and the
+// checkout, and hands fn's directory back to the module by ID.
+func (m *Guestforge) images(ctx context.Context, fn func(context.Context, *lib.Client, *build.Pipeline, *build.Repo) (*lib.Directory, error)) (*dagger.Directory, error) {
+	c, err := lib.Connect(ctx, lib.WithLogOutput(os.Stderr))
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	p := build.New(c, os.Stderr)
+	src, err := m.libDirectory(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := p.RepoFromDirectory(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := fn(ctx, c, p, repo)
+	if err != nil {
+		return nil, err
+	}
+	// Evaluate here, while the files this process made (finished rootfs, initrds) can
+	// still be read from it.
+	if dir, err = dir.Sync(ctx); err != nil {
+		return nil, err
+	}
+	id, err := dir.ID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return dag.LoadDirectoryFromID(dagger.DirectoryID(id)), nil
+}

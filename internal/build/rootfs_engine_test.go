@@ -1,0 +1,317 @@
+//go:build engine
+
+// Engine tier: the rootfs, initrd and disk image pipelines against a real Dagger engine.
+//
+//	eval "$(hack/airgap/engine.sh ensure)"; go test -tags engine -run Image ./internal/build/
+//
+// CI time: mmdebstrap runs once per package set and arch per machine (raw tarballs are
+// cached under /var/cache/guestforge/rootfs by their content key); the reproducibility
+// test runs it twice more for the default image with every cache off.
+package build
+
+import (
+	"archive/tar"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/guestforge/guestforge/internal/arch"
+	"github.com/guestforge/guestforge/internal/initrd"
+	"github.com/guestforge/guestforge/internal/release/sbom"
+	"github.com/guestforge/guestforge/internal/testenv"
+)
+
+var x86 = arch.MustParse("x86_64")
+
+// matrixX86 is the x86_64 images through the normal (cached) path, shared with the
+// reproducibility test.
+var matrixX86 struct {
+	once sync.Once
+	dir  string
+}
+
+// TestImageMatrixX86 builds every x86_64 image of the targets (default: agent as init;
+// systemd) as `dagger call all --arches=x86_64` does, kernels aside, and checks what a
+// release ships: the layout, clean ext4, hash trees veritysetup accepts, initrds that
+// carry the agent and the dpkg database the SBOM is made from.
+func TestImageMatrixX86(t *testing.T) {
+	for _, tool := range []string{"e2fsck", "veritysetup"} {
+		testenv.RequireTool(t, tool)
+	}
+	p, ctx := imagePipeline(t, 40*time.Minute)
+	repo := imageRepo(t, p, imagesRoot)
+	start := time.Now()
+	d, err := p.All(ctx, repo, MatrixSpec{Arches: []string{"x86_64"}, NoKernel: true, FS: FSExt4, Verity: true, AsOf: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := exportDir(t, ctx, d)
+	t.Logf("x86_64 images (default, systemd): %s", time.Since(start).Round(time.Second))
+	a := filepath.Join(dir, "x86_64")
+	mustExist(t, filepath.Join(a, "initrd-default.img"), filepath.Join(a, "initrd-systemd.img"),
+		filepath.Join(a, "rootfs-default.img"), filepath.Join(a, "rootfs-default.img.verity"),
+		filepath.Join(a, "rootfs-systemd.img"), filepath.Join(a, "rootfs-systemd.img.verity"),
+		filepath.Join(a, "verity-default.cmdline"), filepath.Join(a, "root_hash.txt"))
+
+	hashes, err := os.ReadFile(filepath.Join(a, "root_hash.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(hashes)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("root_hash.txt has %d lines, want one per image:\n%s", len(lines), hashes)
+	}
+	for _, line := range lines {
+		root, file, ok := strings.Cut(line, "  ")
+		if !ok || len(root) != 64 {
+			t.Fatalf("root_hash.txt line %q is not <hash>  <file>", line)
+		}
+		img := filepath.Join(a, file)
+		if out, err := exec.Command("e2fsck", "-fn", img).CombinedOutput(); err != nil {
+			t.Errorf("e2fsck -fn %s: %v\n%s", file, err, out)
+		}
+		if out, err := exec.Command("veritysetup", "verify", img, img+".verity", root).CombinedOutput(); err != nil {
+			t.Errorf("veritysetup verify %s: %v\n%s", file, err, out)
+		}
+		if st, _ := os.Stat(img); st.Size()%(1<<20) != 0 {
+			t.Errorf("%s is %d bytes, not MiB-aligned", file, st.Size())
+		}
+	}
+	cmdline, _ := os.ReadFile(filepath.Join(a, "verity-default.cmdline"))
+	if !strings.Contains(string(cmdline), "dm-mod.create=") || !strings.Contains(string(cmdline), lines[0][:64]) {
+		t.Errorf("verity-default.cmdline does not set up the verity root with the default image's hash: %s", cmdline)
+	}
+
+	for _, c := range []struct {
+		image, init, agent string
+		pkgs               []string
+	}{
+		{"default", "agent", "/init", []string{"iptables", "kmod"}},
+		{"systemd", "systemd", "/usr/bin/guestforge-agent", []string{"systemd", "udev"}},
+	} {
+		file := filepath.Join(a, "initrd-"+c.image+".img")
+		f, err := os.Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hdrs, comp, err := initrd.List(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		names := map[string]bool{}
+		for _, h := range hdrs {
+			names[h.Name] = true
+		}
+		for _, gone := range []string{"etc/resolv.conf", "usr/share/doc", "var/lib/dpkg/status-old"} {
+			if names[gone] {
+				t.Errorf("%s initrd holds %s", c.image, gone)
+			}
+		}
+		contents, err := sbom.ScanInitrd(file)
+		if err != nil {
+			t.Fatalf("the SBOM scanner cannot read %s: %v", file, err)
+		}
+		if contents.Agent == nil || contents.Agent.Path != c.agent {
+			t.Errorf("%s: the SBOM finds the agent at %+v, want %s", c.image, contents.Agent, c.agent)
+		}
+		pkgs, err := sbom.ParseStatus(bytes.NewReader(contents.Status), file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		have := map[string]bool{}
+		for _, pk := range pkgs {
+			have[pk.Name] = true
+		}
+		for _, want := range c.pkgs {
+			if !have[want] {
+				t.Errorf("%s: dpkg status lacks %s (%d packages)", c.image, want, len(pkgs))
+			}
+		}
+		t.Logf("%s initrd: %s, %d entries, %d packages", c.image, comp, len(hdrs), len(pkgs))
+	}
+	matrixX86.once.Do(func() { matrixX86.dir = dir })
+}
+
+// TestImageReproducible builds the default x86_64 image twice with every cache off
+// (mmdebstrap included) and compares initrd, disk image and hash tree byte for byte,
+// and with the normal build.
+func TestImageReproducible(t *testing.T) {
+	p, ctx := imagePipeline(t, 40*time.Minute)
+	repo := imageRepo(t, p, imagesRoot)
+	spec := MatrixSpec{FS: FSExt4, Verity: true}
+	var sums [2]map[string]string
+	for i := range sums {
+		start := time.Now()
+		res, err := p.BuildImage(ctx, repo, ImageJob{Arch: x86, Image: "default"}, spec, fmt.Sprintf("%s-%d-%d", t.Name(), i, time.Now().UnixNano()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := exportDir(t, ctx, res.Initrd.Dir.WithDirectory(".", res.Disk.Dir))
+		sums[i] = map[string]string{"rootfs tarball": res.Rootfs.SHA256}
+		for _, f := range append(res.Initrd.Files, res.Disk.Files...) {
+			sums[i][f] = sha256File(t, filepath.Join(d, f))
+		}
+		t.Logf("cache-disabled build %d: %s", i+1, time.Since(start).Round(time.Second))
+	}
+	for f, a := range sums[0] {
+		if b := sums[1][f]; a != b {
+			t.Errorf("%s differs between cache-disabled builds: %s vs %s", f, a, b)
+		} else {
+			t.Logf("%s sha256 %s (identical)", f, a)
+		}
+	}
+	if matrixX86.dir != "" {
+		for _, f := range []string{"x86_64/initrd-default.img", "x86_64/rootfs-default.img"} {
+			if a := sha256File(t, filepath.Join(matrixX86.dir, f)); a != sums[0][f] {
+				t.Errorf("%s of the normal build (%s) differs from the cache-disabled one (%s)", f, a, sums[0][f])
+			}
+		}
+	}
+}
+
+// errorCheckout is a checkout with image definitions that must fail: an unknown
+// package, a budget the packages exceed, an agent that is not there.
+func errorCheckout(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	for _, rel := range []string{"toolchain.yaml", "go.mod", "go.sum"} {
+		data, err := os.ReadFile(filepath.Join(imagesRoot, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, rel), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, rel := range []string{"kernel-configs", "images", "cmd/bootprobe", "internal/arch"} {
+		copyTree(t, filepath.Join(imagesRoot, rel), filepath.Join(root, rel))
+	}
+	def, err := os.ReadFile(filepath.Join(imagesRoot, "images", "default.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	variants := map[string]string{
+		"nopkg":   strings.Replace(string(def), "packages: [iptables, kmod, ca-certificates]", "packages: [iptables, kmod,\n  guestforge-no-such-package, ca-certificates]", 1),
+		"toobig":  strings.Replace(string(def), "budget: 160MiB", "budget: 8MiB", 1),
+		"noagent": strings.Replace(string(def), "bootprobe: true", "path: ../bin/guestforge-agent", 1),
+	}
+	for name, text := range variants {
+		if text == string(def) {
+			t.Fatalf("images/default.yaml changed shape: the %s variant could not be derived", name)
+		}
+		text = strings.Replace(text, "name: default", "name: "+name, 1)
+		if err := os.WriteFile(filepath.Join(root, "images", name+".yaml"), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func TestImageErrorsBeforeExport(t *testing.T) {
+	p, ctx := imagePipeline(t, 30*time.Minute)
+	root := errorCheckout(t)
+	repo := imageRepo(t, p, root)
+	work := func() map[string]bool {
+		m := map[string]bool{}
+		entries, _ := os.ReadDir(p.dir("work"))
+		for _, e := range entries {
+			m[e.Name()] = true
+		}
+		return m
+	}
+	for _, c := range []struct {
+		image string
+		want  []string
+		check func(error) bool
+	}{
+		{"noagent", []string{"image noagent", "agent.path ../bin/guestforge-agent", "images/noagent.yaml:", "not in the checkout"}, nil},
+		{"nopkg", []string{"image nopkg", `package "guestforge-no-such-package"`, "Unable to locate package guestforge-no-such-package", "images/nopkg.yaml:12"}, nil},
+		{"toobig", []string{"image toobig", "over its budget of 8MiB", "images/toobig.yaml", "largest directories: /usr/"},
+			func(err error) bool { var be *BudgetError; return errors.As(err, &be) }},
+	} {
+		t.Run(c.image, func(t *testing.T) {
+			before := work()
+			start := time.Now()
+			_, err := p.BuildImage(ctx, repo, ImageJob{Arch: x86, Image: c.image}, MatrixSpec{FS: FSExt4, Verity: true}, "")
+			if err == nil {
+				t.Fatal("the build succeeded")
+			}
+			t.Logf("refused in %s: %v", time.Since(start).Round(time.Millisecond), err)
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not say %q", w)
+				}
+			}
+			if c.check != nil && !c.check(err) {
+				t.Errorf("error has the wrong type: %T", err)
+			}
+			for name := range work() {
+				if !before[name] && strings.Contains(name, c.image) {
+					t.Errorf("work/%s was written by a failed build", name)
+				}
+			}
+		})
+	}
+}
+
+// TestImageAarch64 builds the default image's rootfs and initrd for aarch64 on this
+// (x86_64) engine: mmdebstrap through qemu-user-static, the ELF check of the packer
+// proving every binary is aarch64.
+func TestImageAarch64(t *testing.T) {
+	p, ctx := imagePipeline(t, 40*time.Minute)
+	repo := imageRepo(t, p, imagesRoot)
+	a := arch.MustParse("aarch64")
+	start := time.Now()
+	r, err := p.Rootfs(ctx, repo, RootfsSpec{Arch: a, Image: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootfsTook := time.Since(start)
+	start = time.Now()
+	art, err := p.Initrd(ctx, r, InitrdSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("aarch64 default: rootfs %s (%d entries, %s), initrd %s (%s)", rootfsTook.Round(time.Second),
+		r.Stats.Entries, mib(r.Stats.ContentBytes), time.Since(start).Round(time.Second), art.Files[0])
+	f, err := os.Open(r.Tar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	found := false
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(h.Name, "./usr/lib/aarch64-linux-gnu/libc.so") {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("the aarch64 rootfs has no usr/lib/aarch64-linux-gnu/libc.so*")
+	}
+}
+
+func mustExist(t *testing.T, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		if st, err := os.Stat(p); err != nil || st.Size() == 0 {
+			t.Errorf("%s missing or empty (%v)", p, err)
+		}
+	}
+}
