@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export GOFLAGS := -mod=mod
 export GONOSUMDB := github.com/dagger/dagger,dagger.io/dagger
 
-.PHONY: all dist test unit lint engine engine-stop tools bench clean
+.PHONY: all dist test unit lint engine engine-stop tools bench clean fuzz
 
 all: dist
 
@@ -36,3 +36,6 @@ bench:
 
 clean:
 	rm -rf dist
+
+fuzz:
+	go test ./internal/manifest -run '^$$' -fuzz FuzzParse -fuzztime 60s

@@ -82,6 +82,9 @@ func (m *Guestforge) Kernel(
 // PolicyCheck evaluates toolchain.yaml and go.mod's direct requirements against the
 // upstream release feeds (the N-2 policy) and returns the report; a violation is an
 // error.
+//
+// Live feeds change without any input changing, so a verdict is never reused across runs.
+// +cache="session"
 func (m *Guestforge) PolicyCheck(
 	ctx context.Context,
 	// directory of feeds laid out as testdata/feeds (offline); default: fetch them live

@@ -105,7 +105,7 @@ type stateRule struct {
 	// (a package made /var/log/wtmp with the permissions its tools expect),
 	// directories and symlinks under the pattern are package content.
 	logs bool
-	why       string
+	why  string
 }
 
 // stateRules remove what mmdebstrap leaves behind that is no input of the image. What

@@ -4,7 +4,6 @@ package build
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
