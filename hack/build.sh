@@ -23,7 +23,9 @@ for arg in "$@"; do
 done
 
 hack/deps.sh
-eval "$(hack/airgap/engine.sh ensure)"
+# Two steps, so a failing ensure stops the script (eval "$(...)" would swallow its status).
+engine_env=$(hack/airgap/engine.sh ensure)
+eval "$engine_env"
 start=$(date +%s)
 go run ./cmd/release build --arch host --variant "$variant" --out dist
 echo "hack/build.sh: $variant kernel built in $(($(date +%s) - start)) s" >&2

@@ -23,6 +23,8 @@ import (
 	"github.com/guestforge/guestforge/internal/testenv"
 )
 
+const cliPassword = "e2e password, not a secret"
+
 // run executes one freshly built command with args, capturing its output
 // into the transcript every secret scan looks at.
 func run(t *testing.T, transcript *bytes.Buffer, cmd *cobra.Command, args ...string) (string, error) {
@@ -58,7 +60,7 @@ func exitCode(err error) int {
 func TestReleaseCLIEndToEnd(t *testing.T) {
 	reg := releasetest.StartRegistry(t)
 	sha256sum := testenv.RequireTool(t, "sha256sum")
-	t.Setenv("COSIGN_PASSWORD", releasetest.Password)
+	t.Setenv("COSIGN_PASSWORD", cliPassword)
 	t.Setenv("SOURCE_DATE_EPOCH", "1767225600")
 	t.Setenv("DOCKER_CONFIG", t.TempDir()) // no credentials from the host
 	var transcript bytes.Buffer
@@ -138,7 +140,7 @@ func assertNoKeyMaterial(t *testing.T, keyPath string, roots map[string]string, 
 		t.Fatal(err)
 	}
 	block, _ := pem.Decode(keyPEM)
-	der, err := encrypted.Decrypt(block.Bytes, []byte(releasetest.Password))
+	der, err := encrypted.Decrypt(block.Bytes, []byte(cliPassword))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +162,7 @@ func assertNoKeyMaterial(t *testing.T, keyPath string, roots map[string]string, 
 		"private scalar (hex)":       []byte(hex.EncodeToString(d)),
 		"private scalar (base64)":    []byte(base64.StdEncoding.EncodeToString(d)),
 		"private scalar (base64url)": []byte(base64.RawURLEncoding.EncodeToString(d)),
-		"password":                   []byte(releasetest.Password),
+		"password":                   []byte(cliPassword),
 	}
 	// The needles must be findable where they are: the PEM body in the key
 	// file, the scalar in the PKCS#8 encoding. Otherwise the scan proves nothing.

@@ -27,6 +27,11 @@ readonly PIDFILE="$ROOT/engine.pid"
 readonly LOG="$ROOT/logs/engine.log"
 readonly BASE_SUITE=bookworm
 readonly BRIDGE=dagger0 # created by the engine's CNI config (10.87.0.0/16)
+# Bump a recipe number when you change how that image is made (mkoci/internal/build/ociarchive
+# for the base image, gosdkimage/internal/build/gosdk for the Go SDK image): the next ensure
+# rebuilds it. Versions of dagger and Go are part of the keys already.
+readonly BASE_RECIPE=1
+readonly GOSDK_RECIPE=1
 
 export GOFLAGS=-mod=mod GONOSUMDB=github.com/dagger/dagger,dagger.io/dagger
 export DO_NOT_TRACK=1 DAGGER_NO_NAG=1
@@ -49,11 +54,10 @@ bin_key() {
 		"$(cat "$REPO"/hack/airgap/distconsts/* | sha)"
 }
 base_key() {
-	printf '%s|minbase|ca-certificates|%s|%s' "$BASE_SUITE" "$(dpkg --print-architecture)" \
-		"$(cat "$REPO"/hack/airgap/mkoci/*.go "$REPO"/internal/build/ociarchive/*.go | sha)"
+	printf '%s|minbase|ca-certificates|%s|recipe-%s' "$BASE_SUITE" "$(dpkg --print-architecture)" "$BASE_RECIPE"
 }
 gosdk_key() {
-	printf '%s|%s|%s' "$(bin_key)" "$(base_key)" "$(cat "$REPO"/hack/airgap/gosdkimage/*.go "$REPO"/internal/build/gosdk/*.go | sha)"
+	printf '%s|%s|%s|recipe-%s' "$(bin_key)" "$(base_key)" "$(go env GOVERSION)" "$GOSDK_RECIPE"
 }
 stamp_ok() { [ -f "$ROOT/stamps/$1" ] && [ "$(cat "$ROOT/stamps/$1")" = "$2" ]; }
 stamp_set() { mkdir -p "$ROOT/stamps" && printf '%s' "$2" >"$ROOT/stamps/$1"; }

@@ -153,6 +153,32 @@ func (p *Pipeline) BuildImage(ctx context.Context, repo *Repo, job ImageJob, spe
 	return res, nil
 }
 
+// warmBuilders makes the builder images the plan needs one after the other before the
+// jobs start, so parallel jobs find them cached instead of each building the same one.
+func (p *Pipeline) warmBuilders(ctx context.Context, repo *Repo, plan MatrixPlan) error {
+	host, err := p.enginePlatform(ctx)
+	if err != nil {
+		return err
+	}
+	var names []string
+	if len(plan.Kernels) > 0 {
+		names = append(names, "kernel")
+	}
+	if len(plan.Images) > 0 {
+		names = append(names, "rootfs", "image")
+	}
+	for _, name := range names {
+		spec, err := BuilderFromManifest(repo.Toolchain, name, host)
+		if err != nil {
+			return err
+		}
+		if _, err := p.Builder(ctx, spec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // All builds the matrix in parallel and returns one directory laid out as
 // dist/<version>/: <arch>/ with the kernels, initrd-<image>.img,
 // rootfs-<image>.img (+ .verity, verity-<image>.cmdline) and root_hash.txt.
@@ -171,6 +197,9 @@ func (p *Pipeline) All(ctx context.Context, repo *Repo, spec MatrixSpec) (*dagge
 		p.Log.Info("matrix: skipped", "reason", s)
 	}
 	p.Log.Info("matrix", "kernels", len(plan.Kernels), "images", len(plan.Images))
+	if err := p.warmBuilders(ctx, repo, plan); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var (

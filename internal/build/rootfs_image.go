@@ -124,7 +124,8 @@ func (p *Pipeline) agentBinary(ctx context.Context, repo *Repo, d *imageDef, a a
 		}
 		out := filepath.Join(d.scratch, "agent")
 		if _, err := repo.Dir.File(rel).Export(ctx, out); err != nil {
-			return "", fmt.Errorf("image %s: agent.path %s (%s): %s is not in the checkout: build the agent there first or fix the path: %w", d.Name, ag.Path, d.at("path"), rel, err)
+			p.Log.Debug("agent.path export", "error", err)
+			return "", fmt.Errorf("image %s: agent.path %s (%s): %s is not in the checkout: build the agent there first or fix the path", d.Name, ag.Path, d.at("path"), rel)
 		}
 		return out, nil
 	case ag.URL != "":

@@ -7,6 +7,8 @@
 //
 //	tree, err := kconfig.Load("kernel-configs")             // parses every fragment + allowlist; syntax errors carry file:line
 //	m, err := tree.Merge(arch.MustParse("x86_64"), "test")  // common -> <arch> -> variants/<name>; "default" = no variant
+//	                                                        // errors.Is(err, kconfig.ErrNotApplicable): not a target for this arch
+//	m.Overrides                                             // later levels replacing earlier values: log them
 //	m.Bytes()                                               // deterministic merged fragment: write it to a file
 //	m.ID()                                                  // 12 hex: the <cfg> in vmlinuz-<kver>-<cfg>
 //	cmds := kconfig.ConfigCommands(a, kconfig.MakeOptions{  // the make steps, identical on host and in a container
@@ -14,8 +16,9 @@
 //	// run cmds in order in the kernel source tree, then read <ObjDir>/.config
 //	series, _ := kconfig.Series("6.12.117")                 // "6.12"
 //	allow, err := tree.Allowlist(series)                    // kernel-configs/allowlist/6.12.conf (empty if absent)
-//	report, err := m.Verify(finalDotConfig, allow)          // err != nil: a requested symbol was dropped or changed;
-//	                                                        // the message names symbol, wanted, got and fragment file:line
+//	report, err := m.Verify(finalDotConfig, allow)          // err (*VerifyError) != nil: a requested symbol was dropped or
+//	                                                        // changed; the message names symbol, wanted, got, fragment file:line
+//	report.Excused                                          // allowlisted mismatches with their reasons: log them
 //
 // # Base configuration
 //

@@ -65,6 +65,10 @@ func WriteFile(path string, img Image) (v1.Hash, error) {
 	if err != nil {
 		return v1.Hash{}, err
 	}
+	// Images are inputs anyone on the machine may build with; CreateTemp made it 0600.
+	if err := out.Chmod(0o644); err != nil {
+		return v1.Hash{}, fmt.Errorf("write %s: %w", out.Name(), err)
+	}
 	if err := out.Close(); err != nil {
 		return v1.Hash{}, fmt.Errorf("write %s: %w", out.Name(), err)
 	}

@@ -15,8 +15,10 @@ import (
 	"github.com/guestforge/guestforge/internal/manifest"
 	"github.com/guestforge/guestforge/internal/policy"
 	"github.com/guestforge/guestforge/internal/release/changes/changestest"
+	"github.com/guestforge/guestforge/internal/release/dist"
 	"github.com/guestforge/guestforge/internal/release/notes"
 	"github.com/guestforge/guestforge/internal/release/plan"
+	"github.com/guestforge/guestforge/internal/release/sums"
 )
 
 type fixture struct {
@@ -123,7 +125,7 @@ func TestCutDryRunChangesNothing(t *testing.T) {
 	}
 	for _, want := range []string{
 		"policy check as of 2026-04-15: PASS",
-		"/dist/v1.2.0/x86_64/initrd-default.img",
+		"initrd x86_64 image default -> " + f.dist + "/v1.2.0/x86_64/{initrd-default.img}",
 		"git tag -a v1.2.0",
 		"cosign verify-blob --key cosign.pub",
 	} {
@@ -355,5 +357,43 @@ func TestCutStageOrderAndLock(t *testing.T) {
 	defer unlock()
 	if _, err := Run(context.Background(), r, s, Options{}); err == nil || !strings.Contains(err.Error(), "another `release cut` is running") {
 		t.Errorf("concurrent cut: %v", err)
+	}
+}
+
+// failingSigner signs nothing and says so, like a key whose password is wrong.
+type failingSigner struct{}
+
+func (failingSigner) Describe(context.Context, *Release) ([]string, error) { return nil, nil }
+func (failingSigner) Sign(context.Context, *Release, *dist.Tree) error {
+	return errors.New("decrypt cosign.key: wrong password")
+}
+
+// partialSigner signs SHA256SUMS only: the stage must notice the artifacts
+// left unsigned.
+type partialSigner struct{ edSigner }
+
+func (s partialSigner) Sign(_ context.Context, _ *Release, t *dist.Tree) error {
+	sum, _ := sums.File(t.Path(dist.SumsFile))
+	return os.WriteFile(t.Path(dist.SumsFile+dist.BundleSuffix), []byte(sum), 0o644)
+}
+
+func TestCutPublishesNothingUnsigned(t *testing.T) {
+	for name, signer := range map[string]Signer{"failing": failingSigner{}, "partial": partialSigner{}} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			s := f.stages()
+			s[3] = SignStage(signer)
+			_, err := Run(context.Background(), f.release(t, "2026-04-15", plan.Flags{}), s, Options{})
+			var se *StageError
+			if !errors.As(err, &se) || se.Stage != StageSign {
+				t.Fatalf("%v, want the sign stage to fail", err)
+			}
+			if name == "partial" && !strings.Contains(err.Error(), "without a bundle (aarch64/") {
+				t.Errorf("partial signing: %v", err)
+			}
+			if f.pub.runs != 0 {
+				t.Errorf("published %d times without signatures", f.pub.runs)
+			}
+		})
 	}
 }

@@ -139,7 +139,11 @@ func (s buildStage) Describe(ctx context.Context, r *Release) ([]string, error) 
 		return nil, err
 	}
 	for _, b := range r.Plan.Builds {
-		out = append(out, fmt.Sprintf("%s/%s/%s", r.Dir, b.Arch, strings.Join(b.Files, " ")))
+		what := b.Kind + " " + b.Arch + "/" + b.Variant
+		if b.Image != "" {
+			what = b.Kind + " " + b.Arch + " image " + b.Image
+		}
+		out = append(out, fmt.Sprintf("%s -> %s/%s/{%s}", what, r.Dir, b.Arch, strings.Join(b.Files, ",")))
 	}
 	return out, nil
 }

@@ -64,7 +64,7 @@ func Render(in Input) ([]byte, error) {
 		return nil, errors.New("release notes: say how the release is verified: a public key file or keyless identity")
 	}
 	if in.Signing.Keyless && (in.Signing.Identity == "" || in.Signing.Issuer == "") {
-		return nil, errors.New("release notes: keyless signing needs the certificate identity and issuer")
+		return nil, errors.New("release notes: keyless signing needs the certificate identity (the signing workflow's URL) and the OIDC issuer")
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# guestforge %s\n\n", in.Tag)

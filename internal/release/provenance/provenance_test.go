@@ -2,8 +2,11 @@ package provenance
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,6 +17,7 @@ import (
 	"github.com/guestforge/guestforge/internal/release/dist"
 	"github.com/guestforge/guestforge/internal/release/disttest"
 	"github.com/guestforge/guestforge/internal/release/sums"
+	"github.com/guestforge/guestforge/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
@@ -210,5 +214,31 @@ func TestParseBuilder(t *testing.T) {
 		if _, err := ParseBuilder(bad); err == nil {
 			t.Errorf("ParseBuilder(%q) accepted", bad)
 		}
+	}
+}
+
+func TestGitHead(t *testing.T) {
+	git := testenv.RequireTool(t, "git")
+	dir := t.TempDir()
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(git, append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.org"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	run("init", "-q")
+	os.WriteFile(filepath.Join(dir, "toolchain.yaml"), []byte("epoch: 1\n"), 0o644)
+	run("add", "toolchain.yaml")
+	run("commit", "-q", "-m", "pin")
+	got, err := GitHead(context.Background(), dir)
+	if err != nil || got != run("rev-parse", "HEAD") || !commitRE.MatchString(got) {
+		t.Fatalf("GitHead = %q, %v", got, err)
+	}
+	os.WriteFile(filepath.Join(dir, "toolchain.yaml"), []byte("epoch: 2\n"), 0o644)
+	if _, err := GitHead(context.Background(), dir); err == nil || !strings.Contains(err.Error(), "uncommitted changes") {
+		t.Fatalf("GitHead on a dirty tree: %v", err)
 	}
 }

@@ -232,6 +232,7 @@ func TestTruncatedUploadLeavesNoTag(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "upload x86_64/rootfs-default.img") {
 		t.Fatalf("publish through a cutting proxy: %v", err)
 	}
+	t.Logf("publish through the cutting proxy: %v", err)
 	if cut.Load() == 0 {
 		t.Fatal("the proxy never cut an upload: the test proves nothing")
 	}
@@ -273,6 +274,7 @@ func TestFailureBeforeTagsKeepsOldRelease(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "push index") {
 		t.Fatalf("publish with a failing index PUT: %v", err)
 	}
+	t.Logf("publish with a failing index PUT: %v", err)
 	if n := refused.Load(); n != int32(fast.Steps) {
 		t.Errorf("the index PUT was tried %d times, want %d (retries with backoff)", n, fast.Steps)
 	}
@@ -328,6 +330,7 @@ func TestPublishedVersionIsImmutable(t *testing.T) {
 	if d := tagDigest(t, r, "2026.1.0"); d != first.Index.DigestStr() {
 		t.Fatalf("the version tag moved to %s", d)
 	}
+	t.Logf("republishing other content: %v", err)
 }
 
 // TestCorruptDownloadAndMissingSignature: a proxy that flips a byte of the
@@ -365,6 +368,7 @@ func TestCorruptDownloadAndMissingSignature(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "x86_64/vmlinuz-6.12.117-3f2a9c1d") {
 		t.Fatalf("corrupted download: %v", err)
 	}
+	t.Logf("verify through a corrupting proxy: %v", err)
 
 	// Delete the aarch64 manifest's signature: verify names that manifest.
 	arm := res.Manifests[1].Digest
@@ -381,4 +385,5 @@ func TestCorruptDownloadAndMissingSignature(t *testing.T) {
 	if !errors.As(err, &f) || f.Step != "registry signature" || f.Item != arm.String() {
 		t.Fatalf("missing registry signature: %v", err)
 	}
+	t.Logf("verify with a deleted signature: %v", err)
 }

@@ -168,14 +168,14 @@ func fetchBlob(img v1.Image, desc v1.Descriptor, file string) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return err
-	}
 	// go-containerregistry checks digests too; this check does not depend on it.
-	if got := hex.EncodeToString(h.Sum(nil)); got != desc.Digest.Hex || n != desc.Size {
-		return fmt.Errorf("downloaded %d bytes with sha256 %s, the manifest says %d bytes %s", n, got, desc.Size, desc.Digest.Hex)
+	if got := hex.EncodeToString(h.Sum(nil)); err == nil && (got != desc.Digest.Hex || n != desc.Size) {
+		err = fmt.Errorf("downloaded %d bytes with sha256 %s, the manifest says %d bytes %s", n, got, desc.Size, desc.Digest.Hex)
 	}
-	return nil
+	if err != nil {
+		os.Remove(file) // never leave a file that looks like the artifact but is not
+	}
+	return err
 }
 
 // checkVersion keeps the version annotation usable as a directory name.

@@ -2,12 +2,19 @@ package releasetest
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/guestforge/guestforge/internal/release/dist"
 	"github.com/guestforge/guestforge/internal/release/provenance"
@@ -16,27 +23,26 @@ import (
 	"github.com/guestforge/guestforge/internal/release/sums"
 )
 
-// Password protects the test keys.
-const Password = "test password, not a secret"
-
 // Commit is the source commit test releases claim.
 const Commit = "0123456789abcdef0123456789abcdef01234567"
 
-// Keys is a cosign key pair on disk with its loaded halves.
+// Keys is a signing key with its public half on disk (cosign.pub).
 type Keys struct {
-	Dir, Private, Public string
-	Signer               *sign.KeySigner
-	Verifier             *sign.KeyVerifier
+	Public   string
+	Signer   *sign.KeySigner
+	Verifier *sign.KeyVerifier
 }
 
 var (
 	keysMu sync.Mutex
 	keys   = map[string]*Keys{}
+	keyDir string
 )
 
-// KeyPair returns the test binary's key pair called name, generating it on
-// first use (scrypt makes keygen slow; tests share pairs). The files live in
-// a temporary directory removed by Cleanup.
+// KeyPair returns the test binary's key called name, made on first use.
+// The key is generated in memory rather than through cosign's encrypted
+// key file: scrypt makes that take many seconds under -race, and the file
+// format has its own tests (package sign, and the CLI end-to-end test).
 func KeyPair(t testing.TB, name string) *Keys {
 	t.Helper()
 	keysMu.Lock()
@@ -44,33 +50,48 @@ func KeyPair(t testing.TB, name string) *Keys {
 	if k, ok := keys[name]; ok {
 		return k
 	}
-	dir, err := os.MkdirTemp("", "guestforge-keys-")
+	if keyDir == "" {
+		d, err := os.MkdirTemp("", "guestforge-keys-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyDir = d
+	}
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	priv, pub, err := sign.WriteKeyPair(dir, []byte(Password))
+	sv, err := signature.LoadECDSASignerVerifier(priv, crypto.SHA256)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := sign.LoadKeyFile(priv, []byte(Password))
+	s, err := sign.NewKeySigner(sv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := sign.LoadPublicKeyFile(pub)
+	pubPEM, err := cryptoutils.MarshalPublicKeyToPEM(priv.Public())
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := &Keys{Dir: dir, Private: priv, Public: pub, Signer: s, Verifier: v}
+	pub := filepath.Join(keyDir, name+".pub")
+	if err := os.WriteFile(pub, pubPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	v, err := sign.LoadPublicKey(pubPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &Keys{Public: pub, Signer: s, Verifier: v}
 	keys[name] = k
 	return k
 }
 
-// Cleanup removes generated keys; call it from TestMain after m.Run.
+// Cleanup removes the public key files; call it from TestMain after m.Run.
 func Cleanup() {
 	keysMu.Lock()
 	defer keysMu.Unlock()
-	for _, k := range keys {
-		os.RemoveAll(k.Dir)
+	if keyDir != "" {
+		os.RemoveAll(keyDir)
 	}
 }
 

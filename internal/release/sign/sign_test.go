@@ -202,17 +202,34 @@ func TestUpstreamCosignVerifiesOurBundles(t *testing.T) {
 		t.Fatalf("cosign on a tampered artifact: %v\n%s", err, out)
 	}
 
-	// Interop the other way: upstream's sign-blob with our key file.
+	// Interop the other way: upstream's sign-blob with a key file from our keygen.
+	enc := newKeyPair(t)
+	encVerifier, err := sign.LoadPublicKeyFile(enc.pub)
+	if err != nil {
+		t.Fatal(err)
+	}
 	blob := filepath.Join(t.TempDir(), "blob")
 	os.WriteFile(blob, []byte("signed by upstream cosign\n"), 0o644)
 	bundlePath := blob + dist.BundleSuffix
-	out, err := releasetest.Cosign(t, []string{"COSIGN_PASSWORD=" + releasetest.Password}, "sign-blob", "--yes", "--key", kp.Private,
+	out, err := releasetest.Cosign(t, []string{"COSIGN_PASSWORD=" + password}, "sign-blob", "--yes", "--key", enc.priv,
 		"--new-bundle-format", "--tlog-upload=false", "--bundle", bundlePath, blob)
 	if err != nil {
 		t.Fatalf("cosign sign-blob: %v\n%s", err, out)
 	}
 	theirs, _ := os.ReadFile(bundlePath)
-	if err := kp.Verifier.VerifyBlob(ctx, theirs, bytes.NewReader([]byte("signed by upstream cosign\n"))); err != nil {
+	if err := encVerifier.VerifyBlob(ctx, theirs, bytes.NewReader([]byte("signed by upstream cosign\n"))); err != nil {
 		t.Fatalf("we reject upstream cosign's bundle: %v\n%s", err, theirs)
+	}
+}
+
+// TestKeylessNeedsAnOIDCToken: outside GitHub Actions (no token request
+// variables) keyless signing stops before anything is signed, and says how
+// to get a token.
+func TestKeylessNeedsAnOIDCToken(t *testing.T) {
+	t.Setenv("ACTIONS_ID_TOKEN_REQUEST_URL", "")
+	t.Setenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "")
+	_, err := sign.NewKeyless(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "id-token: write") {
+		t.Fatalf("NewKeyless without a token: %v", err)
 	}
 }

@@ -47,9 +47,15 @@ func LoadKey(privatePEM, password []byte) (*KeySigner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load signing key: %w (wrong %s, or not a cosign key?)", err, PasswordEnv)
 	}
+	return NewKeySigner(sv)
+}
+
+// NewKeySigner signs with any sigstore signer: a decrypted cosign key, or
+// one held by a KMS or a hardware token.
+func NewKeySigner(sv signature.SignerVerifier) (*KeySigner, error) {
 	pub, err := sv.PublicKey()
 	if err != nil {
-		return nil, fmt.Errorf("load signing key: %w", err)
+		return nil, fmt.Errorf("signing key: %w", err)
 	}
 	hint, err := keyHint(pub)
 	if err != nil {
