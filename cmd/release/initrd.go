@@ -91,7 +91,7 @@ unit), every ELF must be built for --arch, and no symlink may leave the root.`,
 	f.StringVar(&initMode, "init", "", "agent (the agent is /init) or systemd (systemd is /init, the agent a unit); none packs the tree as is")
 	f.StringVar(&archName, "arch", "", "target architecture: "+strings.Join(arch.Names(), ", "))
 	f.StringVar(&agent, "agent", "", "agent binary to install (default: the tree already has it)")
-	f.StringVar(&compress, "compress", "gzip", "gzip, zstd or none")
+	f.StringVar(&compress, "compress", "zstd", "zstd (smallest, fastest to pack and to unpack; the kernel needs CONFIG_RD_ZSTD, which kernel-configs/common sets), gzip (any kernel, Kata's format) or none")
 	f.Int64Var(&epoch, "epoch", 0, "mtime of every entry, seconds since 1970 (default $SOURCE_DATE_EPOCH, else 0)")
 	f.StringArrayVar(&owners, "owner", nil, "PATH=UID:GID owner of PATH and everything under it (repeatable)")
 	f.StringVar(&maxSize, "max-size", "", "refuse trees with more file content than this (e.g. 256MiB; default 1GiB)")

@@ -55,9 +55,13 @@ func newSignCmd() *cobra.Command {
 		Short: "Sign SHA256SUMS and every file it lists, writing <file>.sigstore.json bundles",
 		Long: `Checks every file of dist/<version>/ against SHA256SUMS (written by 'release attest'),
 then writes a Sigstore bundle next to each file and next to SHA256SUMS. With --key the
-signing is offline (no transparency log); upstream cosign verifies a bundle with
+signing is offline (no transparency log); upstream cosign (v2.6) verifies a bundle with
   cosign verify-blob --key cosign.pub --bundle FILE.sigstore.json \
-    --insecure-ignore-tlog=true --trusted-root <empty trusted root> FILE`,
+    --insecure-ignore-tlog=true --trusted-root trusted_root.json FILE
+where trusted_root.json holds only
+  {"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1"}
+(the key is the only trust anchor; without --trusted-root cosign fetches Sigstore's
+public root over the network).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()

@@ -208,21 +208,36 @@ prepare_namespace() {
 	cp -L /usr/local/share/ca-certificates/*.crt "$ns/cacerts/" 2>/dev/null || true
 	: >"$ROOT/engine.toml"
 	printf '{"logLevel":"%s"}\n' "${ENGINE_LOG_LEVEL:-info}" >"$ns/etc-up/dagger/engine.json"
-	rm -rf "$ns/content/blobs"
-	if [ -s "$ROOT/images/gosdk.oci.tar" ]; then
-		tar -xf "$ROOT/images/gosdk.oci.tar" -C "$ns/content" blobs
+	# Unpacking 300 MB of blobs takes a while on a busy machine: only when the image changed.
+	local digest
+	digest=$(gosdk_digest)
+	if [ "$(cat "$ns/content/.digest" 2>/dev/null)" != "$digest" ]; then
+		rm -rf "$ns/content/blobs" "$ns/content/.digest"
+		if [ -n "$digest" ]; then
+			tar -xf "$ROOT/images/gosdk.oci.tar" -C "$ns/content" blobs
+			printf '%s' "$digest" >"$ns/content/.digest"
+		fi
 	fi
+}
+
+# gosdk_digest is the Go SDK image's manifest digest (empty without the image), read once
+# from the archive's index.json and remembered next to it.
+gosdk_digest() {
+	local img="$ROOT/images/gosdk.oci.tar" memo="$ROOT/images/gosdk.digest"
+	[ -s "$img" ] || return 0
+	if [ ! -s "$memo" ] || [ "$memo" -ot "$img" ]; then
+		tar -xOf "$img" index.json | grep -o '"digest":"sha256:[0-9a-f]*"' | head -1 | cut -d'"' -f4 >"$memo"
+	fi
+	cat "$memo"
 }
 
 # _run is the engine process itself (start launches it detached). It writes its own pid, then
 # execs, so the pid file names the engine.
 run_engine() {
-	local ns="$ROOT/ns" sdkenv=()
-	if [ -s "$ROOT/images/gosdk.oci.tar" ]; then
-		local digest
-		digest=$(tar -xOf "$ROOT/images/gosdk.oci.tar" index.json | grep -o '"digest":"sha256:[0-9a-f]*"' | head -1 | cut -d'"' -f4)
-		sdkenv=("DAGGER_GO_SDK_MANIFEST_DIGEST=$digest")
-	fi
+	local ns="$ROOT/ns" sdkenv=() digest
+	digest=$(gosdk_digest)
+	# Without this the engine would pull golang:alpine for `dagger call` on a Go module.
+	if [ -n "$digest" ]; then sdkenv=("DAGGER_GO_SDK_MANIFEST_DIGEST=$digest"); fi
 	echo $$ >"$PIDFILE"
 	ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 	exec unshare --mount --propagation private -- /bin/sh -c '
@@ -290,8 +305,8 @@ cleanup_network() {
 	for table in filter nat; do
 		# rules that jump to CNI chains or name the bridge, then the CNI chains themselves
 		iptables -t "$table" -S 2>/dev/null | grep -E '^-A .*(-j CNI-|dagger0|10\.87\.0\.0/16)' | while read -r rule; do
-			# shellcheck disable=SC2086 # the rule is a word list as iptables printed it
-			iptables -t "$table" ${rule/-A/-D} 2>/dev/null || true
+			# iptables -S quotes comments the way a shell does: eval undoes that quoting.
+			eval "iptables -t $table ${rule/-A/-D}" 2>/dev/null || true
 		done
 		for chain in $(iptables -t "$table" -S 2>/dev/null | sed -n 's/^-N \(CNI-[^ ]*\).*/\1/p'); do
 			iptables -t "$table" -F "$chain" 2>/dev/null || true

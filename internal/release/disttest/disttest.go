@@ -143,37 +143,53 @@ const InstalledPackages = 7
 
 var (
 	templateOnce sync.Once
-	templateDir  string
+	template     map[string][]byte // tree-relative path -> content
 	templateErr  error
 )
 
 // Build writes a dist tree for Version under parent (parent/<Version>) and
-// returns its path. The tree is generated once per test binary and copied:
-// packing initrds is the slow part, and every copy is byte-identical anyway.
-// Packages using it call Cleanup from TestMain.
+// returns its path. The tree is generated once per test binary and kept in
+// memory (about 2 MiB): packing initrds is the slow part, and every copy is
+// byte-identical anyway.
 func Build(t testing.TB, parent string) string {
 	t.Helper()
-	templateOnce.Do(func() {
-		templateDir, templateErr = os.MkdirTemp("", "guestforge-disttest-")
-		if templateErr == nil {
-			templateErr = generate(templateDir)
-		}
-	})
+	templateOnce.Do(func() { template, templateErr = generateInMemory() })
 	if templateErr != nil {
 		t.Fatalf("generate dist tree: %v", templateErr)
 	}
 	root := filepath.Join(parent, Version)
-	if err := os.CopyFS(root, os.DirFS(filepath.Join(templateDir, Version))); err != nil {
-		t.Fatalf("copy dist tree: %v", err)
+	for rel, b := range template {
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		write(t, p, b)
 	}
 	return root
 }
 
-// Cleanup removes the generated template; call it from TestMain after m.Run.
-func Cleanup() {
-	if templateDir != "" {
-		os.RemoveAll(templateDir)
+func generateInMemory() (map[string][]byte, error) {
+	dir, err := os.MkdirTemp("", "guestforge-disttest-")
+	if err != nil {
+		return nil, err
 	}
+	defer os.RemoveAll(dir)
+	if err := generate(dir); err != nil {
+		return nil, err
+	}
+	out := map[string][]byte{}
+	root := filepath.Join(dir, Version)
+	err = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		out[filepath.ToSlash(rel)] = b
+		return nil
+	})
+	return out, err
 }
 
 // generate writes the tree under parent.

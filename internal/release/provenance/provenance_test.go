@@ -20,12 +20,6 @@ import (
 	"github.com/guestforge/guestforge/internal/testenv"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	disttest.Cleanup()
-	os.Exit(code)
-}
-
 const commit = "0123456789abcdef0123456789abcdef01234567"
 
 func input() Input {

@@ -25,13 +25,6 @@ import (
 	"github.com/guestforge/guestforge/internal/release/verify"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	disttest.Cleanup()
-	releasetest.Cleanup()
-	os.Exit(code)
-}
-
 var fast = remote.Backoff{Duration: 20 * time.Millisecond, Factor: 2, Steps: 3}
 
 func opts(k *releasetest.Keys) publish.Options {

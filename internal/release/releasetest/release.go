@@ -33,66 +33,64 @@ type Keys struct {
 	Verifier *sign.KeyVerifier
 }
 
+type key struct {
+	signer   *sign.KeySigner
+	verifier *sign.KeyVerifier
+	pubPEM   []byte
+}
+
 var (
 	keysMu sync.Mutex
-	keys   = map[string]*Keys{}
-	keyDir string
+	keys   = map[string]*key{}
 )
 
-// KeyPair returns the test binary's key called name, made on first use.
+// KeyPair returns the test binary's key called name, made on first use,
+// with its public key written into the calling test's temporary directory.
 // The key is generated in memory rather than through cosign's encrypted
 // key file: scrypt makes that take many seconds under -race, and the file
 // format has its own tests (package sign, and the CLI end-to-end test).
 func KeyPair(t testing.TB, name string) *Keys {
 	t.Helper()
 	keysMu.Lock()
-	defer keysMu.Unlock()
-	if k, ok := keys[name]; ok {
-		return k
-	}
-	if keyDir == "" {
-		d, err := os.MkdirTemp("", "guestforge-keys-")
-		if err != nil {
+	k, ok := keys[name]
+	if !ok {
+		var err error
+		if k, err = newKey(); err != nil {
+			keysMu.Unlock()
 			t.Fatal(err)
 		}
-		keyDir = d
+		keys[name] = k
 	}
+	keysMu.Unlock()
+	pub := filepath.Join(t.TempDir(), name+".pub")
+	if err := os.WriteFile(pub, k.pubPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &Keys{Public: pub, Signer: k.signer, Verifier: k.verifier}
+}
+
+func newKey() (*key, error) {
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	sv, err := signature.LoadECDSASignerVerifier(priv, crypto.SHA256)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	s, err := sign.NewKeySigner(sv)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	pubPEM, err := cryptoutils.MarshalPublicKeyToPEM(priv.Public())
 	if err != nil {
-		t.Fatal(err)
-	}
-	pub := filepath.Join(keyDir, name+".pub")
-	if err := os.WriteFile(pub, pubPEM, 0o644); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	v, err := sign.LoadPublicKey(pubPEM)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	k := &Keys{Public: pub, Signer: s, Verifier: v}
-	keys[name] = k
-	return k
-}
-
-// Cleanup removes the public key files; call it from TestMain after m.Run.
-func Cleanup() {
-	keysMu.Lock()
-	defer keysMu.Unlock()
-	if keyDir != "" {
-		os.RemoveAll(keyDir)
-	}
+	return &key{signer: s, verifier: v, pubPEM: pubPEM}, nil
 }
 
 // Attest writes SBOMs, provenance and SHA256SUMS into the tree at root, as

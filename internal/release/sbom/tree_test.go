@@ -193,9 +193,3 @@ func contains(ss []string, s string) bool {
 	}
 	return false
 }
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	disttest.Cleanup()
-	os.Exit(code)
-}

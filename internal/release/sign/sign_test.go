@@ -19,13 +19,6 @@ import (
 	"github.com/guestforge/guestforge/internal/release/sums"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	disttest.Cleanup()
-	releasetest.Cleanup()
-	os.Exit(code)
-}
-
 const password = "correct horse battery staple"
 
 func newKeyPair(t *testing.T) keyPair {

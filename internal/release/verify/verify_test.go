@@ -16,13 +16,6 @@ import (
 	"github.com/guestforge/guestforge/internal/release/verify"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	disttest.Cleanup()
-	releasetest.Cleanup()
-	os.Exit(code)
-}
-
 // recordingBoot stands in for QEMU in tier 1: it records what would be
 // booted and answers like the probe would. The real boot is in boot_test.go
 // (build tag boot).
