@@ -40,6 +40,8 @@ type killSwitch struct {
 	mu    sync.Mutex
 	armed bool
 	hit   chan string
+	// killed is closed once the test has killed the cut.
+	killed chan struct{}
 }
 
 func (k *killSwitch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -51,7 +53,8 @@ func (k *killSwitch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	k.mu.Unlock()
 	if trip {
 		k.hit <- r.URL.Path
-		<-r.Context().Done() // the client dies with the process
+		<-k.killed // hold the upload until its client is gone
+		http.Error(w, "the release process was killed", http.StatusServiceUnavailable)
 		return
 	}
 	k.proxy.ServeHTTP(w, r)
@@ -60,7 +63,7 @@ func (k *killSwitch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestReleaseCutAgainstRegistryKilledMidPublish(t *testing.T) {
 	reg := releasetest.StartRegistry(t)
 	upstream, _ := url.Parse("http://" + reg.Host)
-	ks := &killSwitch{proxy: httputil.NewSingleHostReverseProxy(upstream), armed: true, hit: make(chan string, 1)}
+	ks := &killSwitch{proxy: httputil.NewSingleHostReverseProxy(upstream), armed: true, hit: make(chan string, 1), killed: make(chan struct{})}
 	front := httptest.NewServer(ks)
 	defer front.Close()
 	repoRef := strings.TrimPrefix(front.URL, "http://") + "/guestforge/guest-images"
@@ -111,10 +114,13 @@ func TestReleaseCutAgainstRegistryKilledMidPublish(t *testing.T) {
 			t.Fatal(err)
 		}
 		<-exited
+		close(ks.killed)
 	case err := <-exited:
+		close(ks.killed)
 		t.Fatalf("the cut ended before publishing a manifest: %v\n%s", err, out.String())
 	case <-time.After(5 * time.Minute):
 		cmd.Process.Kill()
+		close(ks.killed)
 		t.Fatalf("no manifest upload within 5 minutes:\n%s", out.String())
 	}
 	st, err := cut.LoadState(filepath.Join(f.repo.Dir, "dist"), "v1.2.0")
@@ -179,6 +185,27 @@ func TestReleaseCutAgainstRegistryKilledMidPublish(t *testing.T) {
 	}
 	if ran != 1 {
 		t.Errorf("the notes hold %d cosign verify-blob commands, want 1", ran)
+	}
+	// The registry command, against the published index (plain HTTP here).
+	ran = 0
+	for _, line := range strings.Split(string(notesMD), "\n") {
+		if !strings.HasPrefix(line, "cosign verify ") {
+			continue
+		}
+		words := strings.Fields(line)[1:]
+		for i, w := range words {
+			if w == "cosign.pub" {
+				words[i] = pub
+			}
+		}
+		words = append(words[:len(words)-1], "--allow-insecure-registry", "--allow-http-registry", words[len(words)-1])
+		if out, err := releasetest.Cosign(t, nil, words...); err != nil {
+			t.Errorf("the notes' command `%s` fails with upstream cosign: %v\n%s", line, err, out)
+		}
+		ran++
+	}
+	if ran != 1 {
+		t.Errorf("the notes hold %d cosign verify commands, want 1", ran)
 	}
 	sumCheck := exec.Command("sha256sum", "-c", "SHA256SUMS")
 	sumCheck.Dir = filepath.Join(f.repo.Dir, "dist", "v1.2.0")
