@@ -24,6 +24,16 @@ var (
 	relBinErr  error
 )
 
+// TestMain removes the binary relBinary built. (Package main has one
+// TestMain: add to this one rather than declaring another.)
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if relBinPath != "" {
+		os.RemoveAll(filepath.Dir(relBinPath))
+	}
+	os.Exit(code)
+}
+
 // relBinary builds cmd/release once per test run.
 func relBinary(t *testing.T) string {
 	t.Helper()

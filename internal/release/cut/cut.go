@@ -223,7 +223,7 @@ func Run(ctx context.Context, r *Release, stages []Stage, opts Options) (Result,
 		if err := earlierOutputsIntact(st, before, after, name); err != nil {
 			return res, err
 		}
-		st.Stages = append(st.Stages, StageRecord{Name: name, Finished: opts.Now().UTC(), Files: changed(before, after), Values: values})
+		st.Stages = append(st.Stages, StageRecord{Name: name, Finished: opts.Now().UTC(), Files: newOutputs(st, after), Values: values})
 		if err := st.save(r.DistRoot); err != nil {
 			return res, err
 		}

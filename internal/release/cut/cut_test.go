@@ -397,3 +397,37 @@ func TestCutPublishesNothingUnsigned(t *testing.T) {
 		})
 	}
 }
+
+// flakyAttester writes its file, then fails the first time: the rerun writes
+// the same bytes, which must still be recorded as the stage's output.
+type flakyAttester struct{ runs *int }
+
+func (flakyAttester) Name() string { return "flaky attester" }
+func (a flakyAttester) Attest(_ context.Context, _ *Release, t *dist.Tree) error {
+	*a.runs++
+	if err := os.WriteFile(t.Path("notice.txt"), []byte("same bytes every time\n"), 0o644); err != nil {
+		return err
+	}
+	if *a.runs == 1 {
+		return errors.New("transient failure after writing")
+	}
+	return nil
+}
+
+func TestCutRecordsOutputsOfARetriedStage(t *testing.T) {
+	f := newFixture(t)
+	runs := 0
+	s := f.stages()
+	s[2] = AttestStage(flakyAttester{&runs})
+	ctx := context.Background()
+	if _, err := Run(ctx, f.release(t, "2026-04-15", plan.Flags{}), s, Options{Until: StageAttest}); err == nil {
+		t.Fatal("first attest did not fail")
+	}
+	if _, err := Run(ctx, f.release(t, "2026-04-15", plan.Flags{Version: "v1.2.0"}), s, Options{Resume: true, Until: StageAttest}); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := LoadState(f.dist, "v1.2.0")
+	if _, ok := st.record(StageAttest).Files["v1.2.0/notice.txt"]; !ok {
+		t.Errorf("attest outputs %v lack the file its failed first attempt also wrote", st.record(StageAttest).Files)
+	}
+}

@@ -95,11 +95,20 @@ func (h *hasher) snapshot(dirs ...string) (map[string]string, error) {
 	return out, nil
 }
 
-// changed returns the entries of after that are new or differ from before.
-func changed(before, after map[string]string) map[string]string {
+// newOutputs are the files of the tree that no finished stage recorded:
+// what the stage that just ran wrote. Files an earlier, failed attempt of the
+// same stage left behind count too, even when the rerun wrote identical
+// bytes: they are in the tree, so they are released and must be protected.
+func newOutputs(st *State, after map[string]string) map[string]string {
+	owned := map[string]bool{}
+	for _, rec := range st.Stages {
+		for p := range rec.Files {
+			owned[p] = true
+		}
+	}
 	out := map[string]string{}
 	for p, d := range after {
-		if before[p] != d {
+		if !owned[p] {
 			out[p] = d
 		}
 	}
