@@ -39,3 +39,6 @@ clean:
 
 fuzz:
 	go test ./internal/manifest -run '^$$' -fuzz FuzzParse -fuzztime 60s
+
+bench-initrd:
+	hack/bench-initrd.sh

@@ -12,6 +12,12 @@ step "provision: Debian packages, Go tools"
 hack/deps.sh
 hack/tools.sh
 
+# The boot tier's rootfs fixtures (mmdebstrap, minutes when cold) build in the background
+# while the earlier tiers run; the fixture code serialises concurrent callers with a lock.
+mkdir -p /var/cache/guestforge/logs
+(go run ./internal/boot/fixturecmd -image images/systemd.yaml && go run ./internal/boot/fixturecmd -minbase) \
+  >/var/cache/guestforge/logs/fixtures.log 2>&1 &
+
 step "static checks: gofmt, go vet, staticcheck"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt needed:" $unformatted >&2; exit 1; fi
