@@ -116,10 +116,11 @@ func (p *Pipeline) DiskImage(ctx context.Context, repo *Repo, r *Rootfs, spec Di
 	dir := p.Client.Directory()
 	name := path.Join(r.Arch.Name, RootfsImageName(img))
 	if spec.Verity {
-		format, err := ctr.WithExec([]string{"veritysetup", "format", "--hash=sha256",
+		ctr = ctr.WithExec([]string{"veritysetup", "format", "--hash=sha256",
 			"--data-block-size=4096", "--hash-block-size=4096",
 			"--salt=" + VeritySalt(digest), "--uuid=" + ContentUUID(digest, "verity uuid"),
-			diskOut, diskVerity}).Stdout(ctx)
+			diskOut, diskVerity})
+		format, err := ctr.Stdout(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("image %s: veritysetup format: %w", img, execDetail(err))
 		}
