@@ -24,3 +24,24 @@ if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 2>
   apt-get update -q >&2
 fi
 apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+
+# The pinned kernel source, unpacked where the kernelsrc tests look for it. The .deb is
+# verified against toolchain.yaml's sha256; the pipeline's source cache is reused when present.
+src=/var/cache/guestforge/src
+kdeb_sha=$(sed -n 's/^  sha256: "\([0-9a-f]\{64\}\)".*/\1/p' "$here/../toolchain.yaml" | head -1)
+kdeb_url=$(sed -n 's/^  url: "\(.*\)".*/\1/p' "$here/../toolchain.yaml" | head -1)
+if [ ! -f "$src/linux-source-6.12/Makefile" ]; then
+  mkdir -p "$src"
+  deb="$src/$kdeb_sha-$(basename "$kdeb_url")"
+  if [ ! -s "$deb" ]; then
+    echo "hack/deps.sh: downloading $kdeb_url" >&2
+    curl -fsSL --retry 3 -o "$deb.part" "$kdeb_url"
+    mv "$deb.part" "$deb"
+  fi
+  if ! echo "$kdeb_sha  $deb" | sha256sum -c --quiet; then
+    echo "hack/deps.sh: $deb does not match toolchain.yaml's sha256 $kdeb_sha; delete it and re-run" >&2
+    exit 1
+  fi
+  echo "hack/deps.sh: unpacking the kernel source into $src" >&2
+  dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/src/linux-source-6.12.tar.xz | tar -xJ -C "$src"
+fi

@@ -27,8 +27,13 @@ staticcheck ./...
 step "tier 1: unit tests (no engine), -race on the pure packages"
 go test -race -count=1 ./...
 
+step "kernel fragments vs the real Kconfig of the pinned series (every arch x variant)"
+go test -tags kernelsrc -count=1 -timeout 60m ./internal/kconfig/
+
 step "tier 2: engine tests (Dagger pipelines)"
-eval "$(hack/airgap/engine.sh ensure)"
+# Two steps, so a failing ensure stops the run (eval "$(...)" would swallow its status).
+engine_env=$(hack/airgap/engine.sh ensure)
+eval "$engine_env"
 go test -tags engine -count=1 -timeout 40m ./...
 
 step "tier 3: boot tests (QEMU, TCG)"
