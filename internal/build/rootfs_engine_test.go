@@ -35,7 +35,7 @@ var x86 = arch.MustParse("x86_64")
 // reproducibility test.
 var matrixX86 struct {
 	once sync.Once
-	dir  string
+	sums map[string]string
 }
 
 // TestImageMatrixX86 builds every x86_64 image of the targets (default: agent as init;
@@ -138,7 +138,12 @@ func TestImageMatrixX86(t *testing.T) {
 		}
 		t.Logf("%s initrd: %s, %d entries, %d packages", c.image, comp, len(hdrs), len(pkgs))
 	}
-	matrixX86.once.Do(func() { matrixX86.dir = dir })
+	matrixX86.once.Do(func() {
+		matrixX86.sums = map[string]string{}
+		for _, f := range []string{"x86_64/initrd-default.img", "x86_64/rootfs-default.img"} {
+			matrixX86.sums[f] = sha256File(t, filepath.Join(dir, f))
+		}
+	})
 }
 
 // TestImageReproducible builds the default x86_64 image twice with every cache off
@@ -169,11 +174,9 @@ func TestImageReproducible(t *testing.T) {
 			t.Logf("%s sha256 %s (identical)", f, a)
 		}
 	}
-	if matrixX86.dir != "" {
-		for _, f := range []string{"x86_64/initrd-default.img", "x86_64/rootfs-default.img"} {
-			if a := sha256File(t, filepath.Join(matrixX86.dir, f)); a != sums[0][f] {
-				t.Errorf("%s of the normal build (%s) differs from the cache-disabled one (%s)", f, a, sums[0][f])
-			}
+	for f, a := range matrixX86.sums {
+		if a != sums[0][f] {
+			t.Errorf("%s of the normal build (%s) differs from the cache-disabled one (%s)", f, a, sums[0][f])
 		}
 	}
 }

@@ -57,11 +57,12 @@ func (s rawSpec) mmdebstrapArgs(out string) []string {
 	return append(args, s.Suite, out, "deb "+s.Mirror+" "+s.Suite+" main")
 }
 
-// foreignSetup makes the engine run binaries of a: binfmt_misc mounted in this
-// (privileged) exec, qemu-user-static's handler enabled (Debian registers it with the
-// F flag, so the interpreter is found in any container), and arch-test proving it.
-// The registration is the kernel's, so it outlives the exec; enabling it again is
-// harmless.
+// foreignSetup makes the engine run binaries of arch $2 and then runs the command
+// after the two arguments: binfmt_misc mounted in this (privileged) exec, where
+// mmdebstrap looks for it, qemu-user-static's handler $1 enabled (Debian registers it
+// with the F flag, so the interpreter is found in any container), and arch-test proving
+// it works. The registration is the kernel's and outlives the exec; enabling it again
+// is harmless.
 const foreignSetup = `set -eu
 mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
 update-binfmts --enable "$1" 2>/dev/null || update-binfmts --display "$1" | grep -q enabled
@@ -70,6 +71,8 @@ if ! arch-test "$2" >/tmp/arch-test.log 2>&1; then
 	echo "guestforge: the engine cannot run $2 binaries through $1 (binfmt_misc): is the host kernel built with CONFIG_BINFMT_MISC?" >&2
 	exit 1
 fi
+shift 2
+exec "$@"
 `
 
 // unknownPackage matches what apt says about a package the suite does not have.
@@ -95,12 +98,13 @@ func (p *Pipeline) rawRootfs(ctx context.Context, builder *dagger.Container, hos
 	if nonce != "" {
 		ctr = ctr.WithEnvVariable("GUESTFORGE_NONCE", nonce)
 	}
-	opts := dagger.ContainerWithExecOpts{InsecureRootCapabilities: true}
-	if spec.Arch.Name != host.Name {
-		ctr = ctr.WithExec([]string{"sh", "-c", foreignSetup, "sh", spec.Arch.QEMUUser, spec.Arch.DebianArch}, opts)
-	}
 	const out = "/out/raw.tar"
-	ctr = ctr.WithExec([]string{"mkdir", "-p", "/out"}).WithExec(spec.mmdebstrapArgs(out), opts)
+	argv := spec.mmdebstrapArgs(out)
+	if spec.Arch.Name != host.Name {
+		argv = append([]string{"sh", "-c", foreignSetup, "sh", spec.Arch.QEMUUser, spec.Arch.DebianArch}, argv...)
+	}
+	// mmdebstrap mounts /proc, /sys and /dev in the chroot it installs into.
+	ctr = ctr.WithExec([]string{"mkdir", "-p", "/out"}).WithExec(argv, dagger.ContainerWithExecOpts{InsecureRootCapabilities: true})
 	start := time.Now()
 	p.Log.Info("rootfs: mmdebstrap", "image", d.Name, "arch", spec.Arch.Name, "variant", spec.Variant, "packages", len(spec.Packages))
 	if err := os.MkdirAll(filepath.Dir(cached), 0o755); err != nil {
