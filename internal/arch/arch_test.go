@@ -10,7 +10,7 @@ func TestParseCanonicalAndAliases(t *testing.T) {
 	cases := map[string]string{
 		"x86_64": "x86_64", "amd64": "x86_64", "AMD64": "x86_64", " x86-64 ": "x86_64",
 		"aarch64": "aarch64", "arm64": "aarch64",
-		"s390x": "s390x",
+		"s390x":   "s390x",
 		"ppc64le": "ppc64le", "ppc64el": "ppc64le", "powerpc64le": "ppc64le",
 	}
 	for in, want := range cases {

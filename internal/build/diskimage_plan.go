@@ -230,15 +230,19 @@ func mergeRanges(rs []InodeRange) []InodeRange {
 	return out
 }
 
-// DebugfsTimes is the debugfs script that sets the access and change times of every
-// inode in used to epoch. mkfs.ext4 -d copies them from the staging directory, where
-// the change time is the moment the tarball was unpacked (no tool can set it) and the
-// access time whatever tar chose.
+// DebugfsTimes is the debugfs script that sets the access, change and modification
+// times of every inode in used to epoch. mkfs.ext4 -d copies them from the staging
+// directory, where the change time is the moment the tarball was unpacked (no tool can
+// set it), the access time whatever tar chose, and a directory's modification time the
+// epoch only if nothing touched it after tar set it. The rootfs has every mtime at the
+// epoch, so this only restores what the tarball says.
 func DebugfsTimes(used []InodeRange, epoch int64) string {
 	var b strings.Builder
 	for _, r := range used {
 		for ino := r.First; ino <= r.Last; ino++ {
-			fmt.Fprintf(&b, "sif <%d> atime @%d\nsif <%d> ctime @%d\n", ino, epoch, ino, epoch)
+			for _, field := range []string{"atime", "ctime", "mtime"} {
+				fmt.Fprintf(&b, "sif <%d> %s @%d\n", ino, field, epoch)
+			}
 		}
 	}
 	return b.String()

@@ -80,7 +80,8 @@ func TestUsedInodes(t *testing.T) {
 		}
 	}
 	script := DebugfsTimes([]InodeRange{{11, 12}}, 1767225600)
-	if script != "sif <11> atime @1767225600\nsif <11> ctime @1767225600\nsif <12> atime @1767225600\nsif <12> ctime @1767225600\n" {
+	if script != "sif <11> atime @1767225600\nsif <11> ctime @1767225600\nsif <11> mtime @1767225600\n"+
+		"sif <12> atime @1767225600\nsif <12> ctime @1767225600\nsif <12> mtime @1767225600\n" {
 		t.Errorf("DebugfsTimes = %q", script)
 	}
 	for _, bad := range []string{"", "Inode count: 10\n", strings.Replace(dumpe2fsSample, "Group 2:", "Group x:", 1)} {

@@ -141,7 +141,8 @@ var stateRules = []stateRule{
 }
 
 // FinishRootfs reads the raw rootfs tarball (mmdebstrap's output) from raw, applies
-// spec and writes the normalised tarball to w: entries sorted by name, mtime = the
+// spec and writes the normalised tarball to w: entries sorted by path (comparePaths),
+// mtime = the
 // epoch, uid/gid as dpkg left them, no user or group names, no access or change
 // times, hardlinks kept, extended attributes kept (SELinux labels of the build host
 // dropped). The size budget is checked before the first byte is written, so an
@@ -598,11 +599,33 @@ func (t *rootfsTree) wireInit(mode initrd.InitMode, agent string) error {
 	return nil
 }
 
+// comparePaths orders paths component by component ("/" sorts before every other
+// byte), so a directory's entries follow it directly: etc/ca-certificates/update.d
+// before etc/ca-certificates.conf. GNU tar sets a directory's mtime once it sees an
+// entry outside it; in plain byte order it would see one too early and the later
+// entries would touch the directory again.
+func comparePaths(a, b string) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		ca, cb := a[i], b[i]
+		if ca == cb {
+			continue
+		}
+		if ca == '/' {
+			return -1
+		}
+		if cb == '/' {
+			return 1
+		}
+		return int(ca) - int(cb)
+	}
+	return len(a) - len(b)
+}
+
 // layout returns the final entries in archive order, with hardlink groups settled:
 // the first surviving name (in that order) carries the content, the others link to
 // it. A group whose original name was deleted keeps its content that way too.
 func (t *rootfsTree) layout() ([]*node, error) {
-	names := slices.Sorted(mapKeys(t.nodes))
+	names := slices.SortedFunc(mapKeys(t.nodes), comparePaths)
 	first := map[string]string{}
 	out := make([]*node, 0, len(names))
 	for _, p := range names {

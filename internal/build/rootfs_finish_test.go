@@ -48,6 +48,11 @@ func rawRootfs() []rawEntry {
 		{hdr: tar.Header{Typeflag: tar.TypeChar, Name: "./dev/console", Mode: 0o666, Devmajor: 5, Devminor: 1}},
 		{hdr: tar.Header{Typeflag: tar.TypeChar, Name: "./dev/null", Mode: 0o666, Devmajor: 1, Devminor: 3}},
 		dir("etc", 0o755),
+		// "." sorts before "/": a byte-ordered tarball would list the .conf between
+		// the directory and its contents.
+		dir("etc/ca-certificates", 0o755),
+		dir("etc/ca-certificates/update.d", 0o755),
+		file("etc/ca-certificates.conf", 0o644, 0, 0, "mozilla/ISRG_Root_X1.crt\n"),
 		file("etc/hostname", 0o755, 0, 0, "buildhost\n"),
 		file("etc/resolv.conf", 0o644, 0, 0, "nameserver 10.255.255.53\n"),
 		file("etc/machine-id", 0o444, 0, 0, "0123456789abcdef0123456789abcdef\n"),
@@ -197,8 +202,16 @@ func TestFinishRootfsAgentMode(t *testing.T) {
 	out, st := finish(t, raw, fx.spec(initrd.InitAgent))
 	names, m := readOut(t, out)
 
-	if !slices.IsSorted(names) {
-		t.Errorf("entries are not sorted: %v", names)
+	var paths []string
+	for _, n := range names[1:] {
+		paths = append(paths, strings.TrimSuffix(strings.TrimPrefix(n, "./"), "/"))
+	}
+	if !slices.IsSortedFunc(paths, comparePaths) {
+		t.Errorf("entries are not sorted by path: %v", paths)
+	}
+	ca, conf := slices.Index(paths, "etc/ca-certificates/update.d"), slices.Index(paths, "etc/ca-certificates.conf")
+	if ca < 0 || conf < 0 || ca > conf {
+		t.Errorf("a directory's entries must follow it directly: update.d at %d, ca-certificates.conf at %d", ca, conf)
 	}
 	if names[0] != "./" {
 		t.Errorf("first entry = %q, want the root ./", names[0])
@@ -365,7 +378,7 @@ func TestFinishRootfsBudget(t *testing.T) {
 	if out.Len() != 0 {
 		t.Errorf("%d bytes written before the budget check failed", out.Len())
 	}
-	for _, want := range []string{"image default", "64B", "images/default.yaml", "largest directories: /var/lib/dpkg"} {
+	for _, want := range []string{"image default", "64B", "images/default.yaml", "largest directories: /etc"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}

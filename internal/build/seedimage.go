@@ -17,13 +17,18 @@ import (
 // seedPackages are what the seed must run: mmdebstrap, and mount for its chroot mounts.
 var seedPackages = []string{"mmdebstrap", "mount"}
 
+// seedRecipe versions the seed's content beyond its inputs: 2 prefers providers by
+// Priority (mawk over gawk).
+const seedRecipe = 2
+
 // seedContainer returns the container mmdebstrap runs in: Debian's Essential set plus
 // seedPackages, bootstrapped in Go (internal/build/seed) and cached as an OCI archive.
 // It is the one image that cannot itself come from mmdebstrap.
 func (p *Pipeline) seedContainer(ctx context.Context, spec BuilderSpec) (*dagger.Container, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "guestforge seed v1\nmirror=%s\nsuite=%s\narch=%s\npackages=%s\n",
-		spec.Mirror, spec.Suite, spec.Arch.DebianArch, strings.Join(seedPackages, ","))
+	// Bump seedRecipe when internal/build/seed changes what it unpacks.
+	fmt.Fprintf(h, "guestforge seed %d\nmirror=%s\nsuite=%s\narch=%s\npackages=%s\n",
+		seedRecipe, spec.Mirror, spec.Suite, spec.Arch.DebianArch, strings.Join(seedPackages, ","))
 	key := hex.EncodeToString(h.Sum(nil))[:16]
 	path := p.dir("images", fmt.Sprintf("seed-%s-%s-%s.oci.tar", spec.Suite, spec.Arch.Name, key))
 	if _, err := os.Stat(path); err == nil {
