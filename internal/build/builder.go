@@ -48,10 +48,15 @@ func BuilderFromManifest(tc *manifest.Toolchain, name string, a arch.Arch) (Buil
 func (s BuilderSpec) Key() string {
 	pkgs := slices.Compact(slices.Sorted(slices.Values(s.Packages)))
 	h := sha256.New()
-	fmt.Fprintf(h, "guestforge builder v1\nname=%s\nmirror=%s\nsuite=%s\narch=%s\nepoch=%d\npackages=%s\n",
-		s.Name, s.Mirror, s.Suite, s.Arch.DebianArch, s.Epoch, strings.Join(pkgs, ","))
+	fmt.Fprintf(h, "guestforge builder %d\nname=%s\nmirror=%s\nsuite=%s\narch=%s\nepoch=%d\npackages=%s\n",
+		builderRecipe, s.Name, s.Mirror, s.Suite, s.Arch.DebianArch, s.Epoch, strings.Join(pkgs, ","))
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
+
+// builderRecipe versions how builder images are made beyond the spec (the mmdebstrap
+// command line, the OCI conversion): bump it and every cached builder is rebuilt.
+// 2: no session-specific /etc/resolv.conf in the image.
+const builderRecipe = 2
 
 var digestRef = regexp.MustCompile(`^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$`)
 
@@ -82,6 +87,9 @@ func (p *Pipeline) Builder(ctx context.Context, spec BuilderSpec) (*dagger.Conta
 		WithEnvVariable("SOURCE_DATE_EPOCH", strconv.FormatInt(spec.Epoch, 10)).
 		WithExec([]string{"mmdebstrap", "--mode=root", "--variant=minbase", "--format=tar",
 			"--aptopt=Acquire::Retries \"3\"",
+			// mmdebstrap copies the container's resolv.conf, whose search domain names
+			// the Dagger session: the image would differ on every build.
+			`--customize-hook=rm -f "$1/etc/resolv.conf" "$1/etc/hostname"`,
 			"--include=" + strings.Join(spec.Packages, ","),
 			spec.Suite, out, "deb " + spec.Mirror + " " + spec.Suite + " main"},
 			// mmdebstrap mounts /proc, /sys and /dev in the chroot it installs into.
