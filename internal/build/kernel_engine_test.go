@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +28,7 @@ import (
 
 	"github.com/guestforge/guestforge/internal/arch"
 	"github.com/guestforge/guestforge/internal/build/session"
+	"github.com/guestforge/guestforge/internal/testenv"
 )
 
 const repoRoot = "../.."
@@ -35,7 +37,7 @@ func enginePipeline(t *testing.T) (*Pipeline, context.Context) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	t.Cleanup(cancel)
-	c, err := session.Connect(ctx, testLog{t})
+	c, err := session.Connect(ctx, testenv.ProgressLog(t, 80))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +45,7 @@ func enginePipeline(t *testing.T) (*Pipeline, context.Context) {
 	return New(c, testLog{t}), ctx
 }
 
-// testLog sends engine progress to the test log.
+// testLog sends pipeline log records to the test log.
 type testLog struct{ t *testing.T }
 
 func (l testLog) Write(p []byte) (int, error) {
@@ -85,7 +87,7 @@ func sha256File(t *testing.T, path string) string {
 var cachedX86 struct {
 	once sync.Once
 	k    *Kernel
-	dir  string
+	sums map[string]string // file -> sha256; the export directory dies with its test
 	took time.Duration
 }
 
@@ -142,7 +144,11 @@ func TestKernelX86TestVariant(t *testing.T) {
 		t.Errorf("a rebuild with no change took %s, want a cache hit under 10 s", again)
 	}
 	cachedX86.once.Do(func() {
-		cachedX86.k, cachedX86.dir, cachedX86.took = k, dir, took
+		sums := map[string]string{}
+		for _, f := range k.Files {
+			sums[f] = sha256File(t, filepath.Join(dir, f))
+		}
+		cachedX86.k, cachedX86.sums, cachedX86.took = k, sums, took
 	})
 }
 
@@ -161,8 +167,11 @@ func TestKernelReproducible(t *testing.T) {
 	nonce := fmt.Sprintf("%s-%d", t.Name(), time.Now().UnixNano())
 	k, dir, took := exported(t, p, ctx, KernelSpec{Arch: arch.MustParse("x86_64"), Variant: "test", Nonce: nonce})
 	t.Logf("cache-disabled x86_64 build: %s", took.Round(time.Second))
+	if !slices.Equal(k.Files, cachedX86.k.Files) {
+		t.Fatalf("the cache-disabled build made %v, the normal one %v", k.Files, cachedX86.k.Files)
+	}
 	for _, f := range k.Files {
-		a, b := sha256File(t, filepath.Join(cachedX86.dir, f)), sha256File(t, filepath.Join(dir, f))
+		a, b := cachedX86.sums[f], sha256File(t, filepath.Join(dir, f))
 		if a != b {
 			t.Errorf("%s differs between builds: %s vs %s", f, a, b)
 		} else {
