@@ -52,7 +52,7 @@ const (
 func (p *Pipeline) Kernel(ctx context.Context, repo *Repo, spec KernelSpec) (*Kernel, error) {
 	tc := repo.Toolchain
 	// The archive is checked first: a wrong pin must fail before anything is built.
-	archive, err := p.verifiedArchive(ctx, "kernel "+tc.Kernel.Version+" archive", tc.Kernel.URL, tc.Kernel.SHA256, spec.Archive)
+	archive, err := p.KernelArchive(ctx, tc, spec.Archive)
 	if err != nil {
 		return nil, err
 	}

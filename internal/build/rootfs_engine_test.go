@@ -5,8 +5,9 @@
 //	eval "$(hack/airgap/engine.sh ensure)"; go test -tags engine -run Image ./internal/build/
 //
 // CI time: mmdebstrap runs once per package set and arch per machine (raw tarballs are
-// cached under /var/cache/guestforge/rootfs by their content key); the reproducibility
-// test runs it twice more for the default image with every cache off.
+// cached under /var/cache/guestforge/rootfs by their content key; aarch64 through
+// qemu-user takes about 16 minutes when fresh); the reproducibility test runs it twice
+// more for the default x86_64 image with every cache off, on every run.
 package build
 
 import (
@@ -19,7 +20,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,13 +30,6 @@ import (
 )
 
 var x86 = arch.MustParse("x86_64")
-
-// matrixX86 is the x86_64 images through the normal (cached) path, shared with the
-// reproducibility test.
-var matrixX86 struct {
-	once sync.Once
-	sums map[string]string
-}
 
 // TestImageMatrixX86 builds every x86_64 image of the targets (default: agent as init;
 // systemd) as `dagger call all --arches=x86_64` does, kernels aside, and checks what a
@@ -138,17 +131,16 @@ func TestImageMatrixX86(t *testing.T) {
 		}
 		t.Logf("%s initrd: %s, %d entries, %d packages", c.image, comp, len(hdrs), len(pkgs))
 	}
-	matrixX86.once.Do(func() {
-		matrixX86.sums = map[string]string{}
-		for _, f := range []string{"x86_64/initrd-default.img", "x86_64/rootfs-default.img"} {
-			matrixX86.sums[f] = sha256File(t, filepath.Join(dir, f))
-		}
-	})
 }
 
 // TestImageReproducible builds the default x86_64 image twice with every cache off
-// (mmdebstrap included) and compares initrd, disk image and hash tree byte for byte,
-// and with the normal build.
+// (mmdebstrap included; only downloaded .debs are reused, see mmdebstrapArgs) and
+// compares rootfs, initrd, disk image and hash tree byte for byte. It does not compare
+// with the normal build: that one may come from a raw rootfs cached before Debian's
+// mirror moved on (bookworm point releases and security updates change versions).
+//
+// CI cost: two mmdebstrap runs plus packing, about 4-5 minutes each on 2 idle cores,
+// warm or fresh alike.
 func TestImageReproducible(t *testing.T) {
 	p, ctx := imagePipeline(t, 40*time.Minute)
 	repo := imageRepo(t, p, imagesRoot)
@@ -172,11 +164,6 @@ func TestImageReproducible(t *testing.T) {
 			t.Errorf("%s differs between cache-disabled builds: %s vs %s", f, a, b)
 		} else {
 			t.Logf("%s sha256 %s (identical)", f, a)
-		}
-	}
-	for f, a := range matrixX86.sums {
-		if a != sums[0][f] {
-			t.Errorf("%s of the normal build (%s) differs from the cache-disabled one (%s)", f, a, sums[0][f])
 		}
 	}
 }

@@ -92,7 +92,7 @@ func TestRawSpec(t *testing.T) {
 		}
 	}
 	args := strings.Join(a.mmdebstrapArgs("/out/raw.tar"), " ")
-	want := `mmdebstrap --mode=root --variant=minbase --architectures=amd64 --format=tar --aptopt=Acquire::Retries "3" --include=iptables,kmod bookworm /out/raw.tar deb http://deb.debian.org/debian bookworm main`
+	want := `mmdebstrap --mode=root --variant=minbase --architectures=amd64 --format=tar --aptopt=Acquire::Retries "3" --skip=essential/unlink --setup-hook=mkdir -p "$1"/var/cache/apt/archives/ --setup-hook=sync-in /var/cache/guestforge-debs /var/cache/apt/archives/ --customize-hook=sync-out /var/cache/apt/archives /var/cache/guestforge-debs --include=iptables,kmod bookworm /out/raw.tar deb http://deb.debian.org/debian bookworm main`
 	if args != want {
 		t.Errorf("mmdebstrap args:\n%s\nwant\n%s", args, want)
 	}

@@ -46,11 +46,25 @@ func (s rawSpec) Key() string {
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
+// debCache is where the builder mounts the cache volume of downloaded packages.
+const debCache = "/var/cache/guestforge-debs"
+
 // mmdebstrapArgs is the mmdebstrap command writing the raw tarball to out.
+//
+// Downloaded .debs go through debCache (mmdebstrap's sync-in/sync-out recipe), so a
+// cache-disabled build still installs and configures every package but does not fetch
+// it again: apt accepts a cached .deb only when its size and hash match the signed
+// index, so the cache cannot change what is installed. --skip=essential/unlink keeps
+// the essential set's .debs for sync-out; the cleanup still empties the apt cache in
+// the result.
 func (s rawSpec) mmdebstrapArgs(out string) []string {
 	args := []string{"mmdebstrap", "--mode=root", "--variant=" + s.Variant,
 		"--architectures=" + s.Arch.DebianArch, "--format=tar",
-		`--aptopt=Acquire::Retries "3"`}
+		`--aptopt=Acquire::Retries "3"`,
+		"--skip=essential/unlink",
+		`--setup-hook=mkdir -p "$1"/var/cache/apt/archives/`,
+		"--setup-hook=sync-in " + debCache + " /var/cache/apt/archives/",
+		"--customize-hook=sync-out /var/cache/apt/archives " + debCache}
 	if pkgs := s.packages(); len(pkgs) > 0 {
 		args = append(args, "--include="+strings.Join(pkgs, ","))
 	}
@@ -104,7 +118,8 @@ func (p *Pipeline) rawRootfs(ctx context.Context, builder *dagger.Container, hos
 		argv = append([]string{"sh", "-c", foreignSetup, "sh", spec.Arch.QEMUUser, spec.Arch.DebianArch}, argv...)
 	}
 	// mmdebstrap mounts /proc, /sys and /dev in the chroot it installs into.
-	ctr = ctr.WithExec([]string{"mkdir", "-p", "/out"}).WithExec(argv, dagger.ContainerWithExecOpts{InsecureRootCapabilities: true})
+	ctr = ctr.WithMountedCache(debCache, p.Client.CacheVolume("guestforge-debs-"+spec.Suite+"-"+spec.Arch.DebianArch)).
+		WithExec([]string{"mkdir", "-p", "/out"}).WithExec(argv, dagger.ContainerWithExecOpts{InsecureRootCapabilities: true})
 	start := time.Now()
 	p.Log.Info("rootfs: mmdebstrap", "image", d.Name, "arch", spec.Arch.Name, "variant", spec.Variant, "packages", len(spec.Packages))
 	if err := os.MkdirAll(filepath.Dir(cached), 0o755); err != nil {

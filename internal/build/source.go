@@ -11,6 +11,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/guestforge/guestforge/internal/manifest"
 )
 
 // SHA256Mismatch is the error for an archive whose content is not the pinned one.
@@ -22,6 +24,13 @@ type SHA256Mismatch struct {
 func (e *SHA256Mismatch) Error() string {
 	return fmt.Sprintf("%s from %s has sha256 %s, but toolchain.yaml pins %s: refusing to build from it (fix the pin if the new archive is intended, else fetch the pinned one)",
 		e.What, e.Source, e.Got, e.Want)
+}
+
+// KernelArchive returns the local path of toolchain.yaml's kernel archive, downloaded
+// into the cache (or override, a local copy) and verified against its sha256. It needs
+// no engine: hack/deps.sh fetches the kernel source for the kernelsrc tests with it.
+func (p *Pipeline) KernelArchive(ctx context.Context, tc *manifest.Toolchain, override string) (string, error) {
+	return p.verifiedArchive(ctx, "kernel "+tc.Kernel.Version+" archive", tc.Kernel.URL, tc.Kernel.SHA256, override)
 }
 
 // verifiedArchive returns a local file whose sha256 is want: override when given (a
