@@ -1,22 +1,33 @@
 #!/usr/bin/env bash
-# The README's main job (`make`): build the host-arch guest kernel into dist/<arch>/.
+# The README's main job (`make`): build the host arch's whole target set from toolchain.yaml
+# into dist/<arch>/ with `release build --all`: kernels, the agent and systemd initrds, the ext4
+# rootfs images with dm-verity, then dist/report.json and dist/report.html (logs in dist/logs/).
 #
-#   hack/build.sh            test variant: the smallest bootable kernel (minutes on 2 cores)
-#   hack/build.sh --full     the default variant, the guest kernel a release ships
-#   GUESTFORGE_VARIANT=<name> hack/build.sh   any kernel-configs/variants/ name
+#   hack/build.sh            kernels: only the test variant, the smallest bootable one (a small
+#                            machine: minutes on 2 cores; the images are the real ones)
+#   hack/build.sh --full     kernels: every target variant of the arch (default, confidential,
+#                            debug on x86_64), the kernels a release ships
+#   GUESTFORGE_VARIANT=<name> hack/build.sh   that kernel-configs/variants/ name for every target
+#   GUESTFORGE_ARCH=<arch> hack/build.sh      another arch's target set (cross-built), e.g. aarch64
+#   GUESTFORGE_BUILD_FLAGS="--verbose"        extra `release build` flags (engine progress on stderr)
 #
+# dist/<arch>/ is replaced only once everything built and exported; a failure leaves it as it
+# was and names the failing job and its log. Exit 1: a job failed; 2: bad flags or inputs.
 # Provisions what it needs: Debian packages, and a Dagger engine when none is reachable
 # (hack/airgap/engine.sh ensure prints nothing when Docker or an engine is already there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOFLAGS=-mod=mod GONOSUMDB=github.com/dagger/dagger,dagger.io/dagger
 
-variant=${GUESTFORGE_VARIANT:-test}
+kernels=(--test)
+if [ -n "${GUESTFORGE_VARIANT:-}" ]; then
+	kernels=(--variant "$GUESTFORGE_VARIANT")
+fi
 for arg in "$@"; do
 	case "$arg" in
-	--full) variant=default ;;
+	--full) kernels=() ;;
 	*)
-		echo "hack/build.sh: unknown argument $arg (use --full or GUESTFORGE_VARIANT=<name>)" >&2
+		echo "hack/build.sh: unknown argument $arg (use --full, GUESTFORGE_VARIANT=<name> or GUESTFORGE_ARCH=<arch>)" >&2
 		exit 2
 		;;
 	esac
@@ -27,5 +38,6 @@ hack/deps.sh
 engine_env=$(hack/airgap/engine.sh ensure)
 eval "$engine_env"
 start=$(date +%s)
-go run ./cmd/release build --arch host --variant "$variant" --out dist
-echo "hack/build.sh: $variant kernel built in $(($(date +%s) - start)) s" >&2
+# shellcheck disable=SC2086 # GUESTFORGE_BUILD_FLAGS are words on purpose
+go run ./cmd/release build --all "${kernels[@]}" --arch "${GUESTFORGE_ARCH:-host}" --out dist ${GUESTFORGE_BUILD_FLAGS:-}
+echo "hack/build.sh: ${GUESTFORGE_ARCH:-host} target set built in $(($(date +%s) - start)) s; report: dist/report.html" >&2

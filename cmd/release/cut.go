@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/guestforge/guestforge/internal/build/cutbuild"
 	"github.com/guestforge/guestforge/internal/release/cut"
 	"github.com/guestforge/guestforge/internal/release/cut/adapt"
 	"github.com/guestforge/guestforge/internal/release/plan"
@@ -31,7 +32,7 @@ func newCutCmd() *cobra.Command {
 		key, publicKey, registry      string
 		push, githubRepo, images      string
 		source, builderID, invocation string
-		identity                      string
+		identity, trustedRoot         string
 	)
 	cmd := &cobra.Command{
 		Use:   "cut",
@@ -39,12 +40,16 @@ func newCutCmd() *cobra.Command {
 		Long: `Runs the stages in order, each recorded with the digests of what it wrote in
 dist/<version>.release/state.json:
   policy   toolchain policy gate (as release policy check)
-  build    the build matrix into dist/<version>/ (--artifacts DIR imports what
-           ` + "`dagger call all ... export --path=DIR`" + ` built)
+  build    the build matrix of the plan's arches (every target variant) through the
+           Dagger pipelines into dist/<version>/, with dist/report.json and
+           dist/report.html (needs an engine: eval "$(hack/airgap/engine.sh ensure)");
+           --artifacts DIR imports what ` + "`dagger call all ... export --path=DIR`" + ` built instead
   attest   SBOMs, provenance, SHA256SUMS
   sign     a Sigstore bundle for SHA256SUMS and every file it lists
   publish  OCI artifacts per arch, an index, signatures; the version tag moves last
-  verify   pull back by digest; signatures, checksums, provenance, SBOMs, QEMU boot
+  verify   pull back by digest; signatures (--key: the public key; --keyless: the
+           certificate identity and issuer, Rekor entry), checksums, provenance, SBOMs,
+           QEMU boot
   notes    dist/<version>.release/notes.md
   tag      annotated git tag (pushed with --push REMOTE)
 Nothing is published before everything is built and signed. After a failure fix the
@@ -111,12 +116,17 @@ every stage would do, and changes nothing.`,
 				return badInput(err)
 			}
 			signing := &adapt.Signing{Key: key, Keyless: keyless}
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			var builder cut.Builder
+			if artifacts == "" {
+				builder = cutbuild.Builder{Open: cutbuild.Local(log, nil), Heartbeat: 30 * time.Second}
+			}
 			stages, err := adapt.Stages(adapt.Config{
-				Policy: in.policy(), Artifacts: artifacts, ImagesDir: images, Created: created,
+				Policy: in.policy(), Builder: builder, Artifacts: artifacts, ImagesDir: images, Created: created,
 				Provenance: adapt.ProvenanceAttester{Repository: source, BuilderID: builderID, InvocationID: invocation},
 				Signing:    signing,
 				Registry: &adapt.Registry{Repo: registry, Insecure: insecure, Signing: signing,
-					PublicKey: publicKey, NoBoot: noBoot, Source: source},
+					PublicKey: publicKey, TrustedRoot: trustedRoot, NoBoot: noBoot, Source: source},
 				Identity: identity, Issuer: githubIssuer, GitHubRepo: githubRepo, PushTag: push,
 			})
 			if err != nil {
@@ -124,7 +134,7 @@ every stage would do, and changes nothing.`,
 			}
 			r := cut.NewRelease(p, in.repo, distRoot, tc)
 			r.Out = out
-			r.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			r.Log = log
 			fmt.Fprintln(out)
 			res, err := cut.Run(ctx, r, stages, cut.Options{DryRun: dryRun, Resume: resume, Until: until})
 			if err != nil {
@@ -157,12 +167,13 @@ every stage would do, and changes nothing.`,
 	f.BoolVar(&resume, "resume", false, "continue the cut in progress (of --version, or the only one under --dist)")
 	f.StringVar(&until, "until", "", "stop after this stage ("+strings.Join(cut.Order, ", ")+")")
 	f.StringVar(&distRoot, "dist", "", "dist root (default: dist in --repo)")
-	f.StringVar(&artifacts, "artifacts", "", "build stage: import the artifacts `dagger call all ... export --path=DIR` wrote to DIR")
+	f.StringVar(&artifacts, "artifacts", "", "build stage: import the artifacts `dagger call all ... export --path=DIR` wrote to DIR instead of building them here")
 	f.StringVar(&images, "images", "", "image definitions, for the SBOMs' agent facts (default: images in --repo)")
 	f.StringVar(&key, "key", "", "cosign private key (password in $COSIGN_PASSWORD)")
 	f.BoolVar(&keyless, "keyless", false, "sign keyless (GitHub Actions OIDC token, Fulcio, Rekor) instead of --key")
 	f.StringVar(&publicKey, "public-key", "", "public key verify checks against (default: --key with .pub)")
-	f.StringVar(&identity, "certificate-identity", "", "keyless: the workflow identity users verify (default: from $GITHUB_WORKFLOW_REF)")
+	f.StringVar(&identity, "certificate-identity", "", "keyless: the workflow identity verify requires and users verify (default: from $GITHUB_WORKFLOW_REF)")
+	f.StringVar(&trustedRoot, "trusted-root", "", "keyless: Sigstore trusted root JSON verify checks certificates against (default: the public-good root, over TUF)")
 	f.StringVar(&registry, "registry", "", "REGISTRY/REPO to publish to (default: release.registry in toolchain.yaml)")
 	f.BoolVar(&insecure, "insecure", false, "plain HTTP to the registry (localhost always is)")
 	f.BoolVar(&noBoot, "no-boot", false, "verify without the QEMU boot")

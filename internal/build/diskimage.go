@@ -127,6 +127,7 @@ func (p *Pipeline) DiskImage(ctx context.Context, repo *Repo, r *Rootfs, spec Di
 	if err != nil {
 		return nil, err
 	}
+	builder = p.Perturb.Apply(builder)
 	epoch := strconv.FormatInt(r.Epoch, 10)
 	ctr := builder.
 		WithEnvVariable("SOURCE_DATE_EPOCH", epoch).

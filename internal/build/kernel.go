@@ -80,6 +80,7 @@ func (p *Pipeline) Kernel(ctx context.Context, repo *Repo, spec KernelSpec) (*Ke
 	if err != nil {
 		return nil, err
 	}
+	builder = p.Perturb.Apply(builder)
 	src, err := p.kernelTree(ctx, builder, repo, archive, tc.Kernel.Version, series)
 	if err != nil {
 		return nil, err

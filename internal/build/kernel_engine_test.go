@@ -155,7 +155,7 @@ func TestKernelX86TestVariant(t *testing.T) {
 }
 
 // TestKernelReproducible rebuilds the x86_64 test kernel with the engine cache and ccache
-// off and compares it with the normal build. On a fresh machine (CI) both are builds from
+// off, perturbed, and compares it with the normal build. On a fresh machine (CI) both are builds from
 // scratch; on a warm one the normal build may come from caches that an earlier build
 // from scratch filled, which is the same claim.
 func TestKernelReproducible(t *testing.T) {
@@ -166,6 +166,11 @@ func TestKernelReproducible(t *testing.T) {
 		t.Fatal("the normal x86_64 build failed")
 	}
 	p, ctx := enginePipeline(t)
+	// The cache-disabled build also runs perturbed, as the second build of `release
+	// repro` does: another umask and locale in the builder (the kernel pins TZ and
+	// LC_ALL itself, and its /src and /build paths by design).
+	pt := DefaultPerturbation()
+	p.Perturb = &pt
 	nonce := fmt.Sprintf("%s-%d", t.Name(), time.Now().UnixNano())
 	k, dir, took := exported(t, p, ctx, KernelSpec{Arch: arch.MustParse("x86_64"), Variant: "test", Nonce: nonce})
 	t.Logf("cache-disabled x86_64 build: %s", took.Round(time.Second))

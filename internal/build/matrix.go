@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -28,12 +27,18 @@ type MatrixSpec struct {
 	KernelVariant string
 	// NoKernel leaves kernels out (images only).
 	NoKernel bool
-	FS       FS
-	Verity   bool
+	// KernelArchive is a local copy of the pinned kernel archive (KernelSpec.Archive).
+	KernelArchive string
+	FS            FS
+	Verity        bool
 	// Compression of the initrds (default zstd).
 	Compression initrd.Compression
 	// AsOf is the day deprecations are judged on (support.Gate).
 	AsOf time.Time
+	// Images limits the build to these images (empty = all the targets list); Nonce
+	// makes every job a cache-disabled build (KernelSpec.Nonce): release repro.
+	Images []string
+	Nonce  string
 }
 
 // KernelJob and ImageJob are the units of a matrix build.
@@ -102,7 +107,7 @@ func PlanMatrix(tc *manifest.Toolchain, spec MatrixSpec) (MatrixPlan, error) {
 			plan.Kernels = append(plan.Kernels, KernelJob{Arch: e.Arch, Variant: variant})
 		}
 		for _, img := range e.Target.Images {
-			if k := e.Arch.Name + "/" + img; !seenI[k] {
+			if k := e.Arch.Name + "/" + img; !seenI[k] && (len(spec.Images) == 0 || slices.Contains(spec.Images, img)) {
 				seenI[k] = true
 				plan.Images = append(plan.Images, ImageJob{Arch: e.Arch, Image: img})
 			}
@@ -182,84 +187,11 @@ func (p *Pipeline) warmBuilders(ctx context.Context, repo *Repo, plan MatrixPlan
 // All builds the matrix in parallel and returns one directory laid out as
 // dist/<version>/: <arch>/ with the kernels, initrd-<image>.img,
 // rootfs-<image>.img (+ .verity, verity-<image>.cmdline) and root_hash.txt.
+// RunMatrix is the same build with every job's result.
 func (p *Pipeline) All(ctx context.Context, repo *Repo, spec MatrixSpec) (*dagger.Directory, error) {
-	if spec.FS == "" {
-		spec.FS = FSExt4
-	}
-	plan, err := PlanMatrix(repo.Toolchain, spec)
+	run, err := p.RunMatrix(ctx, repo, spec, MatrixHooks{})
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range plan.Warnings {
-		p.Log.Warn(w)
-	}
-	for _, s := range plan.Skipped {
-		p.Log.Info("matrix: skipped", "reason", s)
-	}
-	p.Log.Info("matrix", "kernels", len(plan.Kernels), "images", len(plan.Images))
-	if err := p.warmBuilders(ctx, repo, plan); err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		errs    []error
-		kernels = make([]*Kernel, len(plan.Kernels))
-		images  = make([]*ImageResult, len(plan.Images))
-	)
-	fail := func(err error) {
-		mu.Lock()
-		errs = append(errs, err)
-		mu.Unlock()
-		cancel(err)
-	}
-	for i, job := range plan.Kernels {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			k, err := p.Kernel(ctx, repo, KernelSpec{Arch: job.Arch, Variant: job.Variant})
-			if err != nil {
-				fail(fmt.Errorf("kernel %s/%s: %w", job.Arch.Name, job.Variant, err))
-				return
-			}
-			kernels[i] = k
-		}()
-	}
-	for i, job := range plan.Images {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res, err := p.BuildImage(ctx, repo, job, spec, "")
-			if err != nil {
-				fail(fmt.Errorf("image %s/%s: %w", job.Arch.Name, job.Image, err))
-				return
-			}
-			images[i] = res
-		}()
-	}
-	wg.Wait()
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	out := p.Client.Directory()
-	for _, k := range kernels {
-		out = out.WithDirectory(".", k.Dir)
-	}
-	hashes := map[string]map[string]string{}
-	for _, res := range images {
-		out = out.WithDirectory(".", res.Initrd.Dir).WithDirectory(".", res.Disk.Dir)
-		if v := res.Disk.Verity; v != nil {
-			a := res.Job.Arch.Name
-			if hashes[a] == nil {
-				hashes[a] = map[string]string{}
-			}
-			hashes[a][res.Job.Image] = v.RootHash
-		}
-	}
-	for _, a := range slices.Sorted(mapKeys(hashes)) {
-		out = out.WithNewFile(path.Join(a, RootHashName), string(RootHashFile(hashes[a])))
-	}
-	return out.WithTimestamps(int(repo.Toolchain.Epoch)), nil
+	return run.Dir, nil
 }

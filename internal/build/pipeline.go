@@ -25,6 +25,8 @@ type Pipeline struct {
 	// Keyring is the OpenPGP keyring for the Debian archive; see DefaultKeyring.
 	Keyring string
 	Log     *slog.Logger
+	// Perturb, when set, runs every builder container in another environment (perturb.go).
+	Perturb *Perturbation
 }
 
 // New returns a Pipeline over c with the default cache and keyring (overridable with

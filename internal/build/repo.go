@@ -27,6 +27,12 @@ const (
 	PatchesDir    = "patches"
 )
 
+// RepoSources are the parts of a checkout the pipelines read in the engine: kernel
+// patches, image definitions with their overlays, and the boot probe's sources (the
+// test images' agent). Nothing else is uploaded, so an edit elsewhere in the tree
+// does not reach any cache key.
+var RepoSources = []string{PatchesDir + "/**", ImagesDir + "/**", "go.mod", "go.sum", "cmd/bootprobe/**", "internal/arch/**"}
+
 // LocalRepo opens the checkout at root on the client's filesystem.
 func (p *Pipeline) LocalRepo(root string) (*Repo, error) {
 	tc, err := manifest.Load(filepath.Join(root, ToolchainFile))
@@ -37,7 +43,11 @@ func (p *Pipeline) LocalRepo(root string) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir := p.Client.Host().Directory(root, dagger.HostDirectoryOpts{Include: []string{PatchesDir + "/**"}})
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	dir := p.Client.Host().Directory(abs, dagger.HostDirectoryOpts{Include: RepoSources})
 	return &Repo{Toolchain: tc, Configs: tree, Dir: dir}, nil
 }
 

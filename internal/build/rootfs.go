@@ -77,6 +77,7 @@ func (p *Pipeline) Rootfs(ctx context.Context, repo *Repo, spec RootfsSpec) (*Ro
 	if err != nil {
 		return nil, err
 	}
+	builder = p.Perturb.Apply(builder)
 	rs := rawSpec{
 		Mirror: tc.Distro.Mirror, Suite: cmpOr(d.Distro.Suite, tc.Distro.Suite), Variant: cmpOr(d.Variant, "minbase"),
 		Arch: spec.Arch, Packages: d.Packages, Epoch: tc.Epoch, Builder: bspec.Key(),

@@ -14,7 +14,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/guestforge/guestforge/internal/arch"
 	"github.com/guestforge/guestforge/internal/initrd"
+	"github.com/guestforge/guestforge/internal/release/repro"
 	"github.com/guestforge/guestforge/internal/release/sbom"
 	"github.com/guestforge/guestforge/internal/testenv"
 )
@@ -133,39 +133,45 @@ func TestImageMatrixX86(t *testing.T) {
 	}
 }
 
-// TestImageReproducible builds the default x86_64 image twice with every cache off
-// (mmdebstrap included; only downloaded .debs are reused, see mmdebstrapArgs) and
-// compares rootfs, initrd, disk image and hash tree byte for byte. It does not compare
-// with the normal build: that one may come from a raw rootfs cached before Debian's
-// mirror moved on (bookworm point releases and security updates change versions).
+// TestImageReproducible is the reproducibility gate (`release repro`) over the x86_64
+// images of the test matrix: the default image (agent initrd, ext4 + verity) built twice
+// with every cache off (mmdebstrap included; only downloaded .debs are reused, see
+// mmdebstrapArgs), the second time perturbed (TZ, locale, umask, work paths: see
+// DefaultPerturbation), then compared by internal/release/repro, which names the first
+// differing member of any artifact that differs. It does not compare with the normal
+// build: that may come from a raw rootfs cached before Debian's mirror moved on.
 //
 // CI cost: two mmdebstrap runs plus packing, about 4-5 minutes each on 2 idle cores,
-// warm or fresh alike.
+// warm or fresh alike. The kernel half of the gate is TestKernelReproducible.
 func TestImageReproducible(t *testing.T) {
-	p, ctx := imagePipeline(t, 40*time.Minute)
+	p, ctx := imagePipeline(t, 50*time.Minute)
 	repo := imageRepo(t, p, imagesRoot)
-	spec := MatrixSpec{FS: FSExt4, Verity: true}
-	var sums [2]map[string]string
-	for i := range sums {
-		start := time.Now()
-		res, err := p.BuildImage(ctx, repo, ImageJob{Arch: x86, Image: "default"}, spec, fmt.Sprintf("%s-%d-%d", t.Name(), i, time.Now().UnixNano()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := exportDir(t, ctx, res.Initrd.Dir.WithDirectory(".", res.Disk.Dir))
-		sums[i] = map[string]string{"rootfs tarball": res.Rootfs.SHA256}
-		for _, f := range append(res.Initrd.Files, res.Disk.Files...) {
-			sums[i][f] = sha256File(t, filepath.Join(d, f))
-		}
-		t.Logf("cache-disabled build %d: %s", i+1, time.Since(start).Round(time.Second))
+	out := t.TempDir()
+	pt := DefaultPerturbation()
+	builds, err := p.BuildTwice(ctx, repo, ReproSpec{
+		Matrix:  MatrixSpec{Arches: []string{"x86_64"}, Images: []string{"default"}, NoKernel: true, FS: FSExt4, Verity: true},
+		Perturb: &pt,
+		OutA:    filepath.Join(out, "a"), OutB: filepath.Join(out, "b"),
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for f, a := range sums[0] {
-		if b := sums[1][f]; a != b {
-			t.Errorf("%s differs between cache-disabled builds: %s vs %s", f, a, b)
-		} else {
-			t.Logf("%s sha256 %s (identical)", f, a)
-		}
+	t.Logf("cache-disabled builds: %s, perturbed %s", builds[0].Took.Round(time.Second), builds[1].Took.Round(time.Second))
+	rep, err := repro.Compare(ctx, builds[0].Dir, builds[1].Dir, repro.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
+	var text strings.Builder
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Identical {
+		t.Fatalf("the x86_64 images are not reproducible:\n%s", text.String())
+	}
+	if len(rep.Artifacts) < 4 {
+		t.Fatalf("compared only %d artifacts, want initrd, image, hash tree, cmdline and root hash:\n%s", len(rep.Artifacts), text.String())
+	}
+	t.Logf("gate passed:\n%s", text.String())
 }
 
 // errorCheckout is a checkout with image definitions that must fail: an unknown

@@ -144,7 +144,7 @@ func applyRecord(r *Report, rec *Record, log *slog.Logger) error {
 }
 
 // attribute fills maintainers and support status from toolchain.yaml. An
-// artifact whose variant is known belongs to that one target; otherwise to
+// artifact whose variant is a target's belongs to that one target; otherwise to
 // every target of its arch that builds its image (or, for kernels, every
 // target of the arch); the most supported status speaks for the group.
 func attribute(r *Report, tc *manifest.Toolchain) error {
@@ -157,12 +157,20 @@ func attribute(r *Report, tc *manifest.Toolchain) error {
 		if a.Arch == "" {
 			continue
 		}
+		// A variant no target of the arch names (test, the small-machine stand-in
+		// for the arch's kernels) speaks for the arch as a whole.
+		variant := a.Variant
+		if !slices.ContainsFunc(entries, func(e support.Entry) bool {
+			return e.Arch.Name == a.Arch && e.Target.Variant == variant
+		}) {
+			variant = ""
+		}
 		var matched []support.Entry
 		for _, e := range entries {
 			switch {
 			case e.Arch.Name != a.Arch:
-			case a.Variant != "":
-				if e.Target.Variant == a.Variant {
+			case variant != "":
+				if e.Target.Variant == variant {
 					matched = append(matched, e)
 				}
 			case a.Image != "":

@@ -75,7 +75,12 @@ func findTree(distDir, version string) (root, prefix string, ok bool, err error)
 // owner of the layout; prefix is prepended to paths so they are relative to
 // the dist directory.
 func scan(root, prefix string) ([]Artifact, error) {
-	t, err := dist.Open(root)
+	open := dist.Open
+	if prefix == "" {
+		// The dist directory is the tree itself: its logs/ sit beside the arches.
+		open = func(dir string) (*dist.Tree, error) { return dist.OpenSkipping(dir, LogsDir) }
+	}
+	t, err := open(root)
 	if err != nil {
 		return nil, fmt.Errorf("scan dist tree: %w", err)
 	}

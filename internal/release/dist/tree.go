@@ -13,6 +13,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -83,7 +84,20 @@ type Image struct {
 // does not allow (unknown directories, non-canonical arch names, nested
 // directories, symlinks) because every file here is hashed, signed and
 // published: a surprise in the tree is a surprise in the release.
-func Open(dir string) (*Tree, error) {
+func Open(dir string) (*Tree, error) { return open(dir, nil) }
+
+// OpenSkipping is Open for a dist directory that is itself the tree, as
+// `release build` and `dagger call ... export --path=dist/` leave it: the
+// build's bookkeeping beside the arch directories (the directories named in
+// skip, e.g. logs/, and hidden entries such as an export in progress) is not
+// part of the tree. A release tree, dist/<version>/, is opened with Open.
+func OpenSkipping(dir string, skip ...string) (*Tree, error) {
+	return open(dir, func(name string) bool {
+		return strings.HasPrefix(name, ".") || slices.Contains(skip, name)
+	})
+}
+
+func open(dir string, skip func(name string) bool) (*Tree, error) {
 	root, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("resolve dist directory %s: %w", dir, err)
@@ -97,6 +111,7 @@ func Open(dir string) (*Tree, error) {
 	for _, e := range entries {
 		name := e.Name()
 		switch {
+		case skip != nil && skip(name):
 		case e.Type().IsRegular():
 			t.Top = append(t.Top, name)
 		case e.IsDir():

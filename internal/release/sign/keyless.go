@@ -18,7 +18,6 @@ import (
 	// other providers would pull in cloud SDKs for nothing.
 	_ "github.com/sigstore/cosign/v2/pkg/providers/github"
 	"github.com/sigstore/cosign/v2/pkg/types"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 	"google.golang.org/protobuf/encoding/protojson"
 )
@@ -30,10 +29,10 @@ import (
 // `permissions: id-token: write`). Bundles it writes carry the certificate
 // and the Rekor entry, so verifying them needs an identity, not a key.
 type Keyless struct {
-	keypair sgsign.Keypair
-	idToken string
-	config  *root.SigningConfig
-	trusted root.TrustedMaterial
+	// bundle signs content and returns the bundle's JSON: through the
+	// public Sigstore instance (NewKeyless) or a given certificate
+	// provider (NewCertSigner).
+	bundle func(ctx context.Context, c sgsign.Content) ([]byte, error)
 }
 
 // NewKeyless prepares keyless signing. It fails, without signing anything,
@@ -59,7 +58,27 @@ func NewKeyless(ctx context.Context) (*Keyless, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ephemeral key: %w", err)
 	}
-	return &Keyless{keypair: kp, idToken: tok, config: cfg, trusted: trusted}, nil
+	return &Keyless{bundle: func(ctx context.Context, c sgsign.Content) ([]byte, error) {
+		return cbundle.SignData(ctx, c, kp, tok, cfg, trusted)
+	}}, nil
+}
+
+// NewCertSigner signs like Keyless, with a certificate for kp from any
+// certificate provider (a private CA, or a test CA) and the transparency
+// logs in opts, if any. opts.Context is set per call.
+func NewCertSigner(kp sgsign.Keypair, opts sgsign.BundleOptions) (*Keyless, error) {
+	if kp == nil || opts.CertificateProvider == nil {
+		return nil, errors.New("certificate signer: a key pair and a certificate provider are required")
+	}
+	return &Keyless{bundle: func(ctx context.Context, c sgsign.Content) ([]byte, error) {
+		o := opts
+		o.Context = ctx
+		b, err := sgsign.Bundle(c, kp, o)
+		if err != nil {
+			return nil, err
+		}
+		return protojson.Marshal(b)
+	}}, nil
 }
 
 // SignBlob signs the bytes of r. sigstore-go signs content held in memory,
@@ -69,7 +88,7 @@ func (k *Keyless) SignBlob(ctx context.Context, r io.Reader) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read: %w", err)
 	}
-	b, err := cbundle.SignData(ctx, &sgsign.PlainData{Data: data}, k.keypair, k.idToken, k.config, k.trusted)
+	b, err := k.bundle(ctx, &sgsign.PlainData{Data: data})
 	if err != nil {
 		return nil, fmt.Errorf("keyless sign: %w", err)
 	}
@@ -90,8 +109,7 @@ func (k *Keyless) SignImage(ctx context.Context, d name.Digest, opts ...remote.O
 	if err != nil {
 		return fmt.Errorf("statement for %s: %w", d, err)
 	}
-	b, err := cbundle.SignData(ctx, &sgsign.DSSEData{Data: payload, PayloadType: "application/vnd.in-toto+json"},
-		k.keypair, k.idToken, k.config, k.trusted)
+	b, err := k.bundle(ctx, &sgsign.DSSEData{Data: payload, PayloadType: "application/vnd.in-toto+json"})
 	if err != nil {
 		return fmt.Errorf("keyless sign %s: %w", d, err)
 	}

@@ -69,8 +69,10 @@ func signFile(ctx context.Context, s BlobSigner, file string) ([]byte, error) {
 	return s.SignBlob(ctx, f)
 }
 
-// VerifyFile checks the bundle of one tree file against the file.
-func VerifyFile(ctx context.Context, v *KeyVerifier, t *dist.Tree, rel string) error {
+// VerifyFile checks the bundle of one tree file against the file, with a
+// key or a keyless policy. A signature that does not hold is reported
+// against the bundle (<file>.sigstore.json), which names the file too.
+func VerifyFile(ctx context.Context, v Verifier, t *dist.Tree, rel string) error {
 	bundle, err := os.ReadFile(t.Path(rel + dist.BundleSuffix))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -84,7 +86,7 @@ func VerifyFile(ctx context.Context, v *KeyVerifier, t *dist.Tree, rel string) e
 	}
 	defer f.Close()
 	if err := v.VerifyBlob(ctx, bundle, f); err != nil {
-		return fmt.Errorf("%s: %w", rel, err)
+		return fmt.Errorf("%s%s: %w", rel, dist.BundleSuffix, err)
 	}
 	return nil
 }

@@ -5,6 +5,12 @@
 // signature of SHA256SUMS, every file against SHA256SUMS, no unlisted file,
 // every file's signature, provenance subjects, SBOMs, and finally a QEMU
 // boot of each kernel with each initrd to the boot probe's line.
+//
+// Signatures are checked with the release public key, or, for a keyless
+// release (GitHub Actions, Fulcio), against a certificate policy: the
+// identity and OIDC issuer every certificate must carry, the trusted root
+// it must chain to, and whether a transparency log entry is required
+// (sign.CertPolicy).
 package verify
 
 import (
@@ -31,8 +37,14 @@ import (
 
 // Options tune a verification.
 type Options struct {
-	// Key is the release public key (cosign.pub). Required.
+	// Key is the release public key (cosign.pub), for key-signed releases.
 	Key *sign.KeyVerifier
+	// Keyless, for keyless releases instead of Key, holds the certificate
+	// policy: the expected identity (exact SAN or a regexp) and OIDC
+	// issuer, the trusted root (CAs, logs) and whether a transparency log
+	// entry is required (sign.NewCertVerifier). Exactly one of Key and
+	// Keyless is set.
+	Keyless *sign.CertVerifier
 	// NoBoot skips the QEMU step (for trees without a bootable pair, or
 	// hosts without QEMU).
 	NoBoot bool
@@ -88,8 +100,9 @@ func Dir(ctx context.Context, dir string, o Options) (*Report, error) {
 // for inspection and reported as Report.Root), checks the registry
 // signatures of the index and every manifest, then verifies the tree.
 func Ref(ctx context.Context, ref name.Reference, destDir string, o Options) (*Report, error) {
-	if o.Key == nil {
-		return nil, errors.New("verify: a public key is required (--key cosign.pub)")
+	v, err := o.verifier()
+	if err != nil {
+		return nil, err
 	}
 	if destDir == "" {
 		d, err := os.MkdirTemp("", "guestforge-verify-")
@@ -104,7 +117,7 @@ func Ref(ctx context.Context, ref name.Reference, destDir string, o Options) (*R
 	}
 	rep := &Report{Root: pulled.Tree.Root}
 	for _, d := range pulled.Digests {
-		if err := o.Key.VerifyImage(ctx, d, o.Publish.Remote...); err != nil {
+		if err := v.VerifyImage(ctx, d, o.Publish.Remote...); err != nil {
 			return rep, &Failure{Step: "registry signature", Item: d.String(), Err: err}
 		}
 		rep.ok("registry signature %s", d)
@@ -117,9 +130,23 @@ func Tree(ctx context.Context, t *dist.Tree, o Options) (*Report, error) {
 	return check(ctx, t, o, &Report{Root: t.Root})
 }
 
+// verifier is the one signature verifier the options name.
+func (o Options) verifier() (sign.Verifier, error) {
+	switch {
+	case o.Key != nil && o.Keyless != nil:
+		return nil, errors.New("verify: a public key and a keyless identity exclude each other: a release is signed one way")
+	case o.Key != nil:
+		return o.Key, nil
+	case o.Keyless != nil:
+		return o.Keyless, nil
+	}
+	return nil, errors.New("verify: say how the release was signed: a public key (--key cosign.pub), or keyless (--certificate-identity and --certificate-oidc-issuer)")
+}
+
 func check(ctx context.Context, t *dist.Tree, o Options, rep *Report) (*Report, error) {
-	if o.Key == nil {
-		return rep, errors.New("verify: a public key is required (--key cosign.pub)")
+	v, err := o.verifier()
+	if err != nil {
+		return rep, err
 	}
 	log := o.Log
 	if log == nil {
@@ -129,7 +156,7 @@ func check(ctx context.Context, t *dist.Tree, o Options, rep *Report) (*Report, 
 		return rep, &Failure{Step: "checksum", Item: dist.SumsFile, Err: errors.New("missing")}
 	}
 	// The checksum file is trusted only once its own signature holds.
-	if err := sign.VerifyFile(ctx, o.Key, t, dist.SumsFile); err != nil {
+	if err := sign.VerifyFile(ctx, v, t, dist.SumsFile); err != nil {
 		return rep, &Failure{Step: "signature", Item: dist.SumsFile, Err: err}
 	}
 	rep.ok("signature %s", dist.SumsFile)
@@ -162,7 +189,7 @@ func check(ctx context.Context, t *dist.Tree, o Options, rep *Report) (*Report, 
 		if !t.Covers(e.Path) {
 			continue
 		}
-		if err := sign.VerifyFile(ctx, o.Key, t, e.Path); err != nil {
+		if err := sign.VerifyFile(ctx, v, t, e.Path); err != nil {
 			return rep, &Failure{Step: "signature", Item: e.Path, Err: err}
 		}
 		rep.ok("signature %s", e.Path)

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/guestforge/guestforge/internal/manifest"
 	"github.com/guestforge/guestforge/internal/release/cut"
@@ -172,6 +173,10 @@ func (a ProvenanceAttester) Attest(_ context.Context, r *cut.Release, t *dist.Tr
 type Signing struct {
 	Key     string
 	Keyless bool
+	// KeyPEM and Password, when KeyPEM is set, are the private key and its
+	// password held in memory instead of Key and $COSIGN_PASSWORD: the ci/
+	// module receives both as Dagger secrets and never writes them to disk.
+	KeyPEM, Password []byte
 
 	signer interface {
 		sign.BlobSigner
@@ -181,10 +186,17 @@ type Signing struct {
 
 func (s *Signing) describe(r *cut.Release) ([]string, error) {
 	switch {
-	case s.Keyless && s.Key != "":
+	case s.Keyless && (s.Key != "" || s.KeyPEM != nil):
 		return nil, errors.New("--key and --keyless exclude each other")
 	case s.Keyless:
 		return []string{"keyless: Fulcio certificate for this workflow's OIDC identity, Rekor entry"}, nil
+	case s.KeyPEM != nil && s.Key != "":
+		return nil, errors.New("a key file and a key in memory exclude each other")
+	case s.KeyPEM != nil:
+		if _, err := sign.LoadKey(s.KeyPEM, s.Password); err != nil {
+			return nil, fmt.Errorf("signing key (from a secret): %w", err)
+		}
+		return []string{"key from a secret (offline: no transparency log)"}, nil
 	case s.Key == "":
 		return nil, errors.New("no signing key: pass --key cosign.key (password in $COSIGN_PASSWORD), or --keyless in GitHub Actions")
 	}
@@ -209,6 +221,14 @@ func (s *Signing) load(ctx context.Context, r *cut.Release) (interface {
 	}
 	if s.Keyless {
 		k, err := sign.NewKeyless(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.signer = k
+		return k, nil
+	}
+	if s.KeyPEM != nil {
+		k, err := sign.LoadKey(s.KeyPEM, s.Password)
 		if err != nil {
 			return nil, err
 		}
@@ -254,6 +274,11 @@ type Registry struct {
 	Signing  *Signing
 	// PublicKey verifies what was published (cosign.pub).
 	PublicKey string
+	// TrustedRoot is the Sigstore trusted root JSON file keyless signatures
+	// are verified against; empty means the public-good instance's, over
+	// TUF, which is what Signing.Keyless signs with. A private root (tests,
+	// a private Sigstore) requires a log entry only when it names a log.
+	TrustedRoot string
 	// NoBoot skips the QEMU boot of verify (hosts without QEMU).
 	NoBoot bool
 	// Source is the repository URL for the image source annotation.
@@ -284,8 +309,13 @@ func (g *Registry) remote() []remote.Option {
 // Publisher returns the publish seam.
 func (g *Registry) Publisher() cut.Publisher { return registryPublisher{g} }
 
-// Verifier returns the verify seam.
-func (g *Registry) Verifier() cut.Verifier { return registryVerifier{g} }
+// Verifier returns the verify seam. For a keyless release, identity and
+// issuer are what every certificate must carry: the signing workflow's URL
+// (https://github.com/OWNER/REPO/.github/workflows/release.yaml@REF) and
+// its OIDC issuer, the same values the notes tell users to verify with.
+func (g *Registry) Verifier(identity, issuer string) cut.Verifier {
+	return registryVerifier{g: g, identity: identity, issuer: issuer}
+}
 
 type registryPublisher struct{ g *Registry }
 
@@ -326,14 +356,70 @@ func (p registryPublisher) Publish(ctx context.Context, r *cut.Release, t *dist.
 	return res.Index.String(), nil
 }
 
-type registryVerifier struct{ g *Registry }
+type registryVerifier struct {
+	g                *Registry
+	identity, issuer string
+}
 
-// errKeylessVerify: internal/release/verify takes a public key only.
-var errKeylessVerify = errors.New("keyless releases cannot be verified by this stage yet: internal/release/verify checks key signatures only (it needs certificate identity and issuer support); the run stops here after publishing; verify with the cosign commands of the notes, then resume")
+func (v registryVerifier) keyless() bool { return v.g.Signing != nil && v.g.Signing.Keyless }
+
+// checkKeyless is what a dry run can know without the network: an identity
+// and an issuer to hold the certificates to, and a readable trusted root
+// when one is given.
+func (v registryVerifier) checkKeyless() (string, error) {
+	if v.identity == "" {
+		return "", errors.New("keyless verify needs the certificate identity every signature must carry: pass --certificate-identity https://github.com/OWNER/REPO/.github/workflows/release.yaml@REF (in GitHub Actions it defaults from $GITHUB_WORKFLOW_REF)")
+	}
+	if v.issuer == "" {
+		return "", errors.New("keyless verify needs the OIDC issuer the certificates must name (GitHub Actions: https://token.actions.githubusercontent.com)")
+	}
+	if v.g.TrustedRoot == "" {
+		return "the Sigstore public-good trusted root (TUF): a Rekor entry and an SCT required", nil
+	}
+	tr, err := sign.LoadTrustedRoot(v.g.TrustedRoot)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("trusted root %s (%d CAs; log entry required: %t)", v.g.TrustedRoot, len(tr.FulcioCertificateAuthorities()), len(tr.RekorLogs()) > 0), nil
+}
+
+// certVerifier builds the keyless policy. The trusted root decides what
+// must be there besides the certificate: a log entry when it names a
+// transparency log, an SCT when it names a CT log; the public-good root
+// names both, so an Actions release is held to Rekor and CT.
+func (v registryVerifier) certVerifier() (*sign.CertVerifier, error) {
+	var trusted root.TrustedMaterial
+	if v.g.TrustedRoot != "" {
+		tr, err := sign.LoadTrustedRoot(v.g.TrustedRoot)
+		if err != nil {
+			return nil, err
+		}
+		trusted = tr
+	} else {
+		tr, err := sign.PublicGoodTrustedRoot()
+		if err != nil {
+			return nil, err
+		}
+		trusted = tr
+	}
+	return sign.NewCertVerifier(sign.CertPolicy{Identity: v.identity, Issuer: v.issuer, Trusted: trusted,
+		Tlog: len(trusted.RekorLogs()) > 0, SCT: len(trusted.CTLogs()) > 0})
+}
 
 func (v registryVerifier) Describe(_ context.Context, r *cut.Release) ([]string, error) {
-	if v.g.Signing != nil && v.g.Signing.Keyless {
-		return []string{"WARNING: " + errKeylessVerify.Error()}, nil
+	boot := "boot every kernel + initrd under QEMU"
+	if v.g.NoBoot {
+		boot = "no boot (--no-boot)"
+	}
+	if v.keyless() {
+		trust, err := v.checkKeyless()
+		if err != nil {
+			return nil, err
+		}
+		return []string{
+			"pull the published index back by digest and verify keyless signatures, checksums, provenance, SBOMs; " + boot,
+			fmt.Sprintf("certificates must name %s, issuer %s, and chain to %s", v.identity, v.issuer, trust),
+		}, nil
 	}
 	if v.g.PublicKey == "" {
 		return nil, errors.New("verify needs the release public key: pass --public-key cosign.pub")
@@ -341,20 +427,26 @@ func (v registryVerifier) Describe(_ context.Context, r *cut.Release) ([]string,
 	if _, err := os.Stat(v.g.PublicKey); err != nil {
 		return nil, fmt.Errorf("public key: %w", err)
 	}
-	boot := "boot every kernel + initrd under QEMU"
-	if v.g.NoBoot {
-		boot = "no boot (--no-boot)"
-	}
 	return []string{"pull the published index back by digest and verify signatures, checksums, provenance, SBOMs; " + boot}, nil
 }
 
 func (v registryVerifier) Verify(ctx context.Context, r *cut.Release, ref string, _ *dist.Tree) error {
-	if v.g.Signing != nil && v.g.Signing.Keyless {
-		return errKeylessVerify
-	}
-	kv, err := sign.LoadPublicKeyFile(v.g.PublicKey)
-	if err != nil {
-		return err
+	o := verify.Options{NoBoot: v.g.NoBoot}
+	if v.keyless() {
+		if _, err := v.checkKeyless(); err != nil {
+			return err
+		}
+		cv, err := v.certVerifier()
+		if err != nil {
+			return err
+		}
+		o.Keyless = cv
+	} else {
+		kv, err := sign.LoadPublicKeyFile(v.g.PublicKey)
+		if err != nil {
+			return err
+		}
+		o.Key = kv
 	}
 	var opts []name.Option
 	if v.g.Insecure {
@@ -373,7 +465,8 @@ func (v registryVerifier) Verify(ctx context.Context, r *cut.Release, ref string
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	_, err = verify.Ref(ctx, d, dest, verify.Options{Key: kv, NoBoot: v.g.NoBoot, Log: log,
-		Publish: publish.Options{Remote: v.g.remote(), Log: log}})
+	o.Log = log
+	o.Publish = publish.Options{Remote: v.g.remote(), Log: log}
+	_, err = verify.Ref(ctx, d, dest, o)
 	return err
 }

@@ -13,8 +13,9 @@ import (
 // Config is everything the standard release needs beyond the plan.
 type Config struct {
 	Policy plan.Policy
-	// Builder builds the matrix. Artifacts, when set instead, imports what
-	// `dagger call all ... export` left there.
+	// Builder builds the matrix (internal/build/cutbuild on an engine).
+	// Artifacts, when set instead, imports what `dagger call all ... export`
+	// left there.
 	Builder   cut.Builder
 	Artifacts string
 	// ImagesDir is images/ (agent facts for the SBOMs).
@@ -25,8 +26,9 @@ type Config struct {
 	Provenance ProvenanceAttester
 	Signing    *Signing
 	Registry   *Registry
-	// Identity and Issuer are what a keyless certificate carries, for the
-	// verify instructions in the notes.
+	// Identity and Issuer are what a keyless certificate carries: the
+	// verify stage holds every signature to them, and the notes tell users
+	// to verify with them.
 	Identity, Issuer string
 	GitHubRepo       string
 	// PushTag is the git remote the tag is pushed to ("" = local tag only).
@@ -34,7 +36,7 @@ type Config struct {
 }
 
 // ErrNoBuilder is returned when neither a builder nor artifacts are given.
-var ErrNoBuilder = errors.New("no way to build: the engine build stage is wired by the ci/ module; from the CLI pass --artifacts DIR with what `dagger call all ... export --path=DIR` exported")
+var ErrNoBuilder = errors.New("no way to build: configure the Dagger builder (internal/build/cutbuild; `release cut` and the ci/ module do), or pass --artifacts DIR with what `dagger call all ... export --path=DIR` exported")
 
 // Stages assembles the release in cut.Order.
 func Stages(c Config) ([]cut.Stage, error) {
@@ -56,7 +58,7 @@ func Stages(c Config) ([]cut.Stage, error) {
 		cut.AttestStage(SBOMAttester{ImagesDir: c.ImagesDir, Created: c.Created}, c.Provenance),
 		cut.SignStage(c.Signing),
 		cut.PublishStage(c.Registry.Publisher()),
-		cut.VerifyStage(c.Registry.Verifier()),
+		cut.VerifyStage(c.Registry.Verifier(c.Identity, c.Issuer)),
 		cut.NotesStage(cut.NotesConfig{Signing: signing, Registry: c.Registry.Repo, GitHubRepo: c.GitHubRepo}),
 		cut.TagStage(c.PushTag),
 	}, nil

@@ -1,0 +1,232 @@
+package repro
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Report is the outcome of comparing two artifact trees.
+type Report struct {
+	// DirA and DirB are the compared trees (absolute paths).
+	DirA string `json:"a"`
+	DirB string `json:"b"`
+	// Identical is true when both trees hold the same artifacts with the same bytes.
+	Identical bool `json:"identical"`
+	// First is the path of the mismatching artifact the report leads with: the one
+	// most likely to be the cause (a kernel config before the vmlinux built from it,
+	// a disk image before its verity tree), see rank.
+	First     string     `json:"first,omitempty"`
+	Artifacts []Artifact `json:"artifacts"`
+	// Diffoscope is the path of diffoscope's text report on the first mismatching
+	// pair when diffoscope is on PATH; DiffoscopeNote says why there is none or what
+	// went wrong.
+	Diffoscope     string `json:"diffoscope,omitempty"`
+	DiffoscopeNote string `json:"diffoscope_note,omitempty"`
+}
+
+// Artifact is one file of the trees.
+type Artifact struct {
+	// Path is relative to the tree roots, slash-separated.
+	Path string `json:"path"`
+	// Kind is what the content was read as: cpio, tar, ext4, erofs, elf, text or
+	// binary (from the bytes, not the name).
+	Kind Kind `json:"kind,omitempty"`
+	// Compression of an archive (gzip, zstd, none).
+	Compression string `json:"compression,omitempty"`
+	SHA256A     string `json:"sha256_a,omitempty"`
+	SHA256B     string `json:"sha256_b,omitempty"`
+	SizeA       int64  `json:"size_a"`
+	SizeB       int64  `json:"size_b"`
+	Identical   bool   `json:"identical"`
+	// Missing names the tree that lacks the artifact ("a" or "b").
+	Missing string `json:"missing,omitempty"`
+	// Offset is the first differing byte; Location says what is there (an ELF
+	// section, a text line, an ext4 block).
+	Offset   *int64 `json:"first_difference_offset,omitempty"`
+	Location string `json:"location,omitempty"`
+	// Members are the differing members inside an archive or filesystem, causes
+	// first, at most Options.MaxMembers of them; MembersDiffering counts them all.
+	Members          []MemberDiff `json:"members,omitempty"`
+	MembersDiffering int          `json:"members_differing,omitempty"`
+	// Note says why members could not be compared (a missing tool, an unreadable
+	// archive), or what else is worth knowing.
+	Note string `json:"note,omitempty"`
+}
+
+// MemberDiff is one differing member of an artifact.
+type MemberDiff struct {
+	Member string      `json:"member"`
+	Change string      `json:"change"`
+	Fields []FieldDiff `json:"fields,omitempty"`
+	// Cause is false when every difference is the usual consequence of another one
+	// (an inode number shifted by an added file, a superblock count, a ctime).
+	Cause bool `json:"cause"`
+	pos   int
+}
+
+// FieldDiff is one field of a member with its value in each tree.
+type FieldDiff struct {
+	Field string `json:"field"`
+	A     string `json:"a"`
+	B     string `json:"b"`
+}
+
+// Kind is how an artifact's content was interpreted.
+type Kind string
+
+// Kinds of artifacts.
+const (
+	KindCpio   Kind = "cpio"
+	KindTar    Kind = "tar"
+	KindExt4   Kind = "ext4"
+	KindErofs  Kind = "erofs"
+	KindELF    Kind = "elf"
+	KindText   Kind = "text"
+	KindBinary Kind = "binary"
+)
+
+// Mismatches returns the differing artifacts in report order.
+func (r *Report) Mismatches() []Artifact {
+	var out []Artifact
+	for _, a := range r.Artifacts {
+		if !a.Identical {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Artifact returns the artifact at path, or nil.
+func (r *Report) Artifact(path string) *Artifact {
+	for i := range r.Artifacts {
+		if r.Artifacts[i].Path == path {
+			return &r.Artifacts[i]
+		}
+	}
+	return nil
+}
+
+// Summary is the report's first line: PASS with the count, or FAIL naming the first
+// mismatching artifact and, where it has them, its first differing member.
+func (r *Report) Summary() string {
+	if r.Identical {
+		return fmt.Sprintf("PASS %d artifacts identical (sha256) in %s and %s", len(r.Artifacts), r.DirA, r.DirB)
+	}
+	a := r.Artifact(r.First)
+	if a == nil {
+		return "FAIL the trees differ"
+	}
+	return "FAIL " + a.headline()
+}
+
+// headline is one line about a mismatching artifact: what differs first.
+func (a *Artifact) headline() string {
+	switch {
+	case a.Missing != "":
+		return fmt.Sprintf("%s: missing in %s", a.Path, a.Missing)
+	case len(a.Members) > 0:
+		m := a.Members[0]
+		s := fmt.Sprintf("%s (%s): member %s %s", a.Path, a.kindLabel(), m.Member, m.Change)
+		if len(m.Fields) > 0 {
+			s += ": " + m.Fields[0].short()
+		}
+		return s
+	case a.Offset != nil:
+		s := fmt.Sprintf("%s (%s): first difference at byte %d (0x%x)", a.Path, a.kindLabel(), *a.Offset, *a.Offset)
+		if a.Location != "" {
+			s += ", " + a.Location
+		}
+		return s
+	}
+	return fmt.Sprintf("%s (%s): sha256 differs", a.Path, a.kindLabel())
+}
+
+func (a *Artifact) kindLabel() string {
+	if a.Compression != "" && a.Compression != "none" {
+		return string(a.Kind) + ", " + a.Compression
+	}
+	return string(a.Kind)
+}
+
+// short renders a field difference for one line, digests cut to 16 hex digits.
+func (f FieldDiff) short() string {
+	cut := func(s string) string {
+		if len(s) == 64 && strings.Trim(s, "0123456789abcdef") == "" {
+			return s[:16] + "…"
+		}
+		if len(s) > 120 {
+			return s[:117] + "…"
+		}
+		return s
+	}
+	return fmt.Sprintf("%s %s != %s", f.Field, cut(f.A), cut(f.B))
+}
+
+// WriteText writes the report for people: the summary line, then every artifact
+// with its digests and, for a mismatch, what differs.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString(r.Summary() + "\n")
+	n := len(r.Mismatches())
+	fmt.Fprintf(&b, "%d of %d artifacts differ between\n  a: %s\n  b: %s\n", n, len(r.Artifacts), r.DirA, r.DirB)
+	for _, a := range r.Artifacts {
+		status := "identical"
+		if !a.Identical {
+			status = "DIFFERS"
+		}
+		fmt.Fprintf(&b, "%-9s %s (%s)\n", status, a.Path, a.kindLabel())
+		if a.Identical {
+			fmt.Fprintf(&b, "          sha256 %s\n", a.SHA256A)
+			continue
+		}
+		if a.Missing != "" {
+			fmt.Fprintf(&b, "          missing in %s\n", a.Missing)
+			continue
+		}
+		fmt.Fprintf(&b, "          a sha256 %s (%d bytes)\n          b sha256 %s (%d bytes)\n", a.SHA256A, a.SizeA, a.SHA256B, a.SizeB)
+		if a.Offset != nil {
+			fmt.Fprintf(&b, "          first differing byte %d (0x%x)", *a.Offset, *a.Offset)
+			if a.Location != "" {
+				b.WriteString(": " + a.Location)
+			}
+			b.WriteString("\n")
+		}
+		if a.MembersDiffering > 0 {
+			fmt.Fprintf(&b, "          %d member(s) differ", a.MembersDiffering)
+			if len(a.Members) < a.MembersDiffering {
+				fmt.Fprintf(&b, " (first %d shown)", len(a.Members))
+			}
+			b.WriteString(":\n")
+		}
+		for _, m := range a.Members {
+			fmt.Fprintf(&b, "            %s: %s", m.Member, m.Change)
+			if !m.Cause {
+				b.WriteString(" (follows from the differences above)")
+			}
+			b.WriteString("\n")
+			for _, f := range m.Fields {
+				fmt.Fprintf(&b, "              %s\n", f.short())
+			}
+		}
+		if a.Note != "" {
+			fmt.Fprintf(&b, "          note: %s\n", a.Note)
+		}
+	}
+	if r.Diffoscope != "" {
+		fmt.Fprintf(&b, "diffoscope report on %s: %s\n", r.First, r.Diffoscope)
+	}
+	if r.DiffoscopeNote != "" {
+		fmt.Fprintf(&b, "diffoscope: %s\n", r.DiffoscopeNote)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
