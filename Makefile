@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export GOFLAGS := -mod=mod
 export GONOSUMDB := github.com/dagger/dagger,dagger.io/dagger
 
-.PHONY: all dist test unit lint engine engine-stop tools bench clean fuzz
+.PHONY: all dist test unit lint engine engine-stop tools bench bench-quick repro clean fuzz
 
 all: dist
 
@@ -34,11 +34,18 @@ tools:
 bench:
 	hack/bench.sh
 
+# The bench without its kernel part (which builds the test kernel twice with caches off).
+bench-quick:
+	BENCH_SKIP=kernel hack/bench.sh
+
+# The reproducibility gate over the host arch's test matrix (two cache-disabled builds).
+repro:
+	hack/airgap/engine.sh ensure >/tmp/guestforge-engine.env && . /tmp/guestforge-engine.env && \
+	go run ./cmd/release repro --kernel-variant test --out dist/repro
+
 clean:
 	rm -rf dist
 
 fuzz:
 	go test ./internal/manifest -run '^$$' -fuzz FuzzParse -fuzztime 60s
 
-bench-initrd:
-	hack/bench-initrd.sh
