@@ -62,7 +62,7 @@ if want initrd; then
 	fixture=$(go run ./internal/boot/fixturecmd -minbase)
 	tree=${fixture%.tar}.tree
 	if [ ! -d "$tree" ]; then
-		# The same extracted tree hack/bench-initrd.sh uses (device nodes need root).
+		# The fixture tree extracted once and kept (device nodes need root).
 		tmp=$tree.tmp
 		rm -rf "$tmp"
 		mkdir -p "$tmp"

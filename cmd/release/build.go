@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -105,24 +104,11 @@ Exit 1 when a job failed, 2 for bad flags or inputs.`,
 				log.Info("not a git checkout: the report records no commit", "detail", err)
 			}
 
-			logDir := filepath.Join(out, report.LogsDir)
-			if err := os.MkdirAll(logDir, 0o755); err != nil {
-				return badInput(err)
-			}
-			engineLog, err := os.Create(filepath.Join(logDir, build.EngineLogName))
-			if err != nil {
-				return badInput(err)
-			}
-			defer engineLog.Close()
-			var progress io.Writer = engineLog
-			if verbose {
-				progress = io.MultiWriter(engineLog, cmd.ErrOrStderr())
-			}
-			c, err := session.Connect(ctx, progress)
+			c, done, err := engineSession(ctx, filepath.Join(out, report.LogsDir), verbose, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			defer c.Close()
+			defer done()
 			p := build.New(c, nil)
 			p.Log = log
 			repo, err := p.LocalRepo(root)

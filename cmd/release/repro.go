@@ -13,7 +13,6 @@ import (
 
 	"github.com/guestforge/guestforge/internal/arch"
 	"github.com/guestforge/guestforge/internal/build"
-	"github.com/guestforge/guestforge/internal/build/session"
 	"github.com/guestforge/guestforge/internal/initrd"
 	"github.com/guestforge/guestforge/internal/release/repro"
 )
@@ -79,21 +78,12 @@ comparison could not run.`,
 			if err := prepareReproOut(out, dirA, dirB); err != nil {
 				return badInput(err)
 			}
-			engineLog, err := os.Create(filepath.Join(out, build.EngineLogName))
-			if err != nil {
-				return badInput(err)
-			}
-			defer engineLog.Close()
-			var progress io.Writer = engineLog
-			if verbose {
-				progress = io.MultiWriter(engineLog, cmd.ErrOrStderr())
-			}
 			ctx := cmd.Context()
-			c, err := session.Connect(ctx, progress)
+			c, done, err := engineSession(ctx, out, verbose, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			defer c.Close()
+			defer done()
 			p := build.New(c, nil)
 			p.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 			repo, err := p.LocalRepo(filepath.Dir(manifestPath))
