@@ -19,8 +19,8 @@ mkdir -p /var/cache/guestforge/logs
   >/var/cache/guestforge/logs/fixtures.log 2>&1 &
 
 step "static checks: gofmt, go vet, staticcheck"
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
-if [ -n "$unformatted" ]; then echo "gofmt needed:" $unformatted >&2; exit 1; fi
+unformatted=$(git ls-files -z '*.go' | xargs -0 gofmt -l)
+if [ -n "$unformatted" ]; then printf 'gofmt needed:\n%s\n' "$unformatted" >&2; exit 1; fi
 go vet ./...
 staticcheck ./...
 
