@@ -207,7 +207,13 @@ prepare_namespace() {
 	rm -rf "$ns/cacerts" && mkdir -p "$ns/cacerts"
 	cp -L /usr/local/share/ca-certificates/*.crt "$ns/cacerts/" 2>/dev/null || true
 	: >"$ROOT/engine.toml"
-	printf '{"logLevel":"%s"}\n' "${ENGINE_LOG_LEVEL:-info}" >"$ns/etc-up/dagger/engine.json"
+	# Cache limits in bytes, not the engine's percentage defaults (75% of the disk used,
+	# 20% free): a thin-provisioned disk (this CI machine's says 252G and holds ~90G)
+	# fills up long before a percentage of its nominal size is reached, and the engine
+	# then fails builds with ENOSPC instead of pruning. ENGINE_GC_* override them.
+	printf '{"logLevel":"%s","gc":{"maxUsedSpace":"%s","reservedSpace":"%s","minFreeSpace":"%s"}}\n' \
+		"${ENGINE_LOG_LEVEL:-info}" "${ENGINE_GC_MAX_USED:-30GB}" "${ENGINE_GC_RESERVED:-10GB}" \
+		"${ENGINE_GC_MIN_FREE:-15GB}" >"$ns/etc-up/dagger/engine.json"
 	# Unpacking 300 MB of blobs takes a while on a busy machine: only when the image changed.
 	local digest
 	digest=$(gosdk_digest)
