@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/spf13/cobra"
 
 	"github.com/guestforge/guestforge/internal/release/sign"
@@ -48,19 +47,9 @@ func (k *keylessFlags) verifier() (*sign.CertVerifier, error) {
 	if k.issuer == "" && k.issuerRegexp == "" {
 		return nil, errors.New("--certificate-oidc-issuer (or --certificate-oidc-issuer-regexp) is required for a keyless release")
 	}
-	var trusted root.TrustedMaterial
-	if k.trustedRoot != "" {
-		tr, err := sign.LoadTrustedRoot(k.trustedRoot)
-		if err != nil {
-			return nil, err
-		}
-		trusted = tr
-	} else {
-		tr, err := sign.PublicGoodTrustedRoot()
-		if err != nil {
-			return nil, err
-		}
-		trusted = tr
+	trusted, err := sign.TrustedRoot(k.trustedRoot)
+	if err != nil {
+		return nil, err
 	}
 	return sign.NewCertVerifier(sign.CertPolicy{
 		Identity: k.identity, IdentityRegexp: k.identityRegexp,

@@ -286,6 +286,20 @@ func (c *CertVerifier) diagnose(leaf *x509.Certificate) string {
 // LoadTrustedRoot reads a Sigstore trusted root JSON (the format of
 // `cosign verify-blob --trusted-root`): a private or test CA, or a pinned
 // copy of the public-good root for offline verification.
+// TrustedRoot returns the trusted root in the file at path, or Sigstore's public-good
+// root (over TUF, network needed) when path is empty: the choice every keyless verifier
+// makes.
+func TrustedRoot(path string) (root.TrustedMaterial, error) {
+	if path == "" {
+		return PublicGoodTrustedRoot()
+	}
+	tr, err := LoadTrustedRoot(path)
+	if err != nil {
+		return nil, err // not a typed nil inside the interface
+	}
+	return tr, nil
+}
+
 func LoadTrustedRoot(path string) (*root.TrustedRoot, error) {
 	tr, err := root.NewTrustedRootFromPath(path)
 	if err != nil {

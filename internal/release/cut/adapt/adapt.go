@@ -19,7 +19,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/guestforge/guestforge/internal/manifest"
 	"github.com/guestforge/guestforge/internal/release/cut"
@@ -388,19 +387,9 @@ func (v registryVerifier) checkKeyless() (string, error) {
 // transparency log, an SCT when it names a CT log; the public-good root
 // names both, so an Actions release is held to Rekor and CT.
 func (v registryVerifier) certVerifier() (*sign.CertVerifier, error) {
-	var trusted root.TrustedMaterial
-	if v.g.TrustedRoot != "" {
-		tr, err := sign.LoadTrustedRoot(v.g.TrustedRoot)
-		if err != nil {
-			return nil, err
-		}
-		trusted = tr
-	} else {
-		tr, err := sign.PublicGoodTrustedRoot()
-		if err != nil {
-			return nil, err
-		}
-		trusted = tr
+	trusted, err := sign.TrustedRoot(v.g.TrustedRoot)
+	if err != nil {
+		return nil, err
 	}
 	return sign.NewCertVerifier(sign.CertPolicy{Identity: v.identity, Issuer: v.issuer, Trusted: trusted,
 		Tlog: len(trusted.RekorLogs()) > 0, SCT: len(trusted.CTLogs()) > 0})
