@@ -52,7 +52,7 @@ func BenchmarkKernelPipelineVsHost(b *testing.B) {
 	if _, err := p.Kernel(ctx, repo, KernelSpec{Arch: a, Variant: "test"}); err != nil {
 		b.Fatal(err)
 	}
-	archive, err := p.verifiedArchive(ctx, "kernel archive", tc.Kernel.URL, tc.Kernel.SHA256, "")
+	archive, err := p.KernelArchive(ctx, tc, "")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,9 +14,7 @@ package build
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"debug/elf"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -76,12 +74,11 @@ func exported(t *testing.T, p *Pipeline, ctx context.Context, spec KernelSpec) (
 
 func sha256File(t *testing.T, path string) string {
 	t.Helper()
-	data, err := os.ReadFile(path)
+	sum, err := fileSHA256(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := sha256.Sum256(data)
-	return hex.EncodeToString(h[:])
+	return sum
 }
 
 // cachedX86 is the x86_64 test kernel through the normal (cached) path, shared by the
