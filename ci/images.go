@@ -7,9 +7,11 @@ package main
 //	dagger call initrd --arch=x86_64 --image=systemd export --path=dist/
 //	dagger call image --arch=x86_64 --image=default --fs=ext4 --verity export --path=dist/
 //	dagger call all --arches=x86_64 export --path=dist/
+//	dagger call all --kernel-variant=targets export --path=dist/
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"time"
 
@@ -120,17 +122,21 @@ func (m *Guestforge) Image(
 }
 
 // All builds the matrix of toolchain.yaml's targets in parallel: for every selected
-// arch its kernels and, for every image its targets list, the initrd and the rootfs
-// image. The result is laid out as dist/<version>/: <arch>/vmlinuz-..., initrd-<image>.img,
+// arch its kernel and, for every image its targets list, the initrd and the rootfs
+// image. The result is laid out as <arch>/vmlinuz-..., initrd-<image>.img,
 // rootfs-<image>.img (+ .verity, verity-<image>.cmdline), root_hash.txt.
+//
+// Like `make` (and `repro`), it builds the test kernel, the smallest bootable one
+// (minutes on two cores), unless --kernel-variant=targets asks for the kernels the
+// targets ship (default, confidential, debug: hours on a small machine); the initrds
+// and images are the real ones either way.
 func (m *Guestforge) All(
 	ctx context.Context,
 	// architectures to build (default: every arch a target names)
 	// +optional
 	arches []string,
-	// build this kernel variant for every arch instead of the targets' variants
-	// (e.g. test, the smallest bootable kernel, on a small machine)
-	// +optional
+	// kernel config variant for every arch; "targets" builds each target's own variant
+	// +default="test"
 	kernelVariant string,
 	// ext4 or erofs
 	// +default="ext4"
@@ -157,8 +163,11 @@ func (m *Guestforge) All(
 		day := time.Now().UTC()
 		if asOf != "" {
 			if day, err = time.Parse(time.DateOnly, asOf); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("--as-of %q: write a date as YYYY-MM-DD", asOf)
 			}
+		}
+		if kernelVariant == "targets" {
+			kernelVariant = ""
 		}
 		return p.All(ctx, repo, build.MatrixSpec{Arches: arches, KernelVariant: kernelVariant, FS: f,
 			Verity: !noVerity, Compression: comp, AsOf: day})

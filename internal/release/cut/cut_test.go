@@ -322,6 +322,18 @@ func TestCutBuildCheckedAgainstPlan(t *testing.T) {
 	}
 }
 
+// A tree with the test kernel in place of the release kernels (one kernel for
+// x86_64's three variants) must not become a release.
+func TestCutRefusesOneKernelForManyVariants(t *testing.T) {
+	f := newFixture(t)
+	f.builder.oneVariant = "test"
+	_, err := Run(context.Background(), f.release(t, "2026-04-15", plan.Flags{}), f.stages(), Options{})
+	if err == nil || !strings.Contains(err.Error(), "x86_64: 1 kernel for 3 variants (default, confidential, debug)") ||
+		!strings.Contains(err.Error(), "--kernel-variant=targets") {
+		t.Errorf("one kernel for three variants: %v", err)
+	}
+}
+
 func TestCutPolicyGate(t *testing.T) {
 	f := newFixture(t)
 	r := f.release(t, "2026-04-15", plan.Flags{})

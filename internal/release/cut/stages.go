@@ -167,12 +167,13 @@ func checkBuilt(r *Release) error {
 		return fmt.Errorf("the build's output is not a dist tree: %w", err)
 	}
 	var missing []string
-	kernels := map[string]int{}
+	kernels := map[string][]string{} // arch -> planned variants
 	for _, b := range r.Plan.Builds {
 		if b.Kind == "kernel" {
-			kernels[b.Arch]++
+			kernels[b.Arch] = append(kernels[b.Arch], b.Variant)
 		}
 	}
+	oneKernelShort := false
 	for _, b := range r.Plan.Builds {
 		ad, ok := archDir(tree, b.Arch)
 		if !ok {
@@ -181,9 +182,11 @@ func checkBuilt(r *Release) error {
 		}
 		switch b.Kind {
 		case "kernel":
-			if len(ad.Kernels) < kernels[b.Arch] {
-				missing = append(missing, fmt.Sprintf("%s: %d kernels for %d variants", b.Arch, len(ad.Kernels), kernels[b.Arch]))
-				kernels[b.Arch] = 0 // report once per arch
+			if variants := kernels[b.Arch]; len(ad.Kernels) < len(variants) {
+				missing = append(missing, fmt.Sprintf("%s: %d %s for %d variants (%s)", b.Arch, len(ad.Kernels),
+					plural(len(ad.Kernels), "kernel"), len(variants), strings.Join(variants, ", ")))
+				oneKernelShort = oneKernelShort || len(ad.Kernels) == 1
+				delete(kernels, b.Arch) // report once per arch
 			}
 		case "initrd", "rootfs":
 			if !hasImageFile(ad, b.Image, b.Kind) {
@@ -192,9 +195,22 @@ func checkBuilt(r *Release) error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("the build finished without %s: the release needs every planned artifact", strings.Join(missing, ", "))
+		hint := ""
+		if oneKernelShort {
+			// The likeliest cause: artifacts exported by `dagger call all` (or `make`),
+			// which build only the test kernel unless asked for the targets' variants.
+			hint = "; an imported tree with one kernel per arch is usually a test-kernel build: export the release kernels with `dagger call all --kernel-variant=targets` (or `hack/build.sh --full`)"
+		}
+		return fmt.Errorf("the build finished without %s: the release needs every planned artifact%s", strings.Join(missing, ", "), hint)
 	}
 	return nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }
 
 func archDir(t *dist.Tree, name string) (dist.ArchDir, bool) {

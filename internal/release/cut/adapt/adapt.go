@@ -42,7 +42,7 @@ type ImportBuilder struct{ From string }
 func (b ImportBuilder) Describe(_ context.Context, r *cut.Release) ([]string, error) {
 	line := fmt.Sprintf("import the artifacts the pipelines exported to %s", b.From)
 	if _, err := os.Stat(b.From); err != nil {
-		line += " (not there yet: run `dagger call all export --path=" + b.From + "` first)"
+		line += " (not there yet: run `dagger call all --kernel-variant=targets export --path=" + b.From + "` first)"
 	}
 	return []string{line}, nil
 }
