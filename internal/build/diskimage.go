@@ -179,7 +179,10 @@ func (p *Pipeline) DiskImage(ctx context.Context, repo *Repo, r *Rootfs, spec Di
 		cname := path.Join(r.Arch.Name, VerityCmdlineName(img))
 		// root_hash.txt of this image alone; All writes the arch's list over it.
 		hname := path.Join(r.Arch.Name, RootHashName)
-		dir = dir.WithFile(vname, ctr.File(diskVerity)).WithNewFile(cname, out.Cmdline+"\n").
+		// veritysetup creates the hash tree 0600; it is published like the image, and a
+		// dist tree whose modes vary by file surprises whoever copies it to a web root.
+		dir = dir.WithFile(vname, ctr.File(diskVerity), dagger.DirectoryWithFileOpts{Permissions: 0o644}).
+			WithNewFile(cname, out.Cmdline+"\n").
 			WithNewFile(hname, string(RootHashFile(map[string]string{img: v.RootHash})))
 		out.Files = append(out.Files, vname, cname, hname)
 	}

@@ -54,6 +54,22 @@ func TestImageMatrixX86(t *testing.T) {
 		filepath.Join(a, "rootfs-systemd.img"), filepath.Join(a, "rootfs-systemd.img.verity"),
 		filepath.Join(a, "verity-default.cmdline"), filepath.Join(a, "root_hash.txt"))
 
+	// Everything shipped is world-readable: a 0600 file in a dist tree fails for the
+	// web server or the next user that serves or copies it.
+	entries, err := os.ReadDir(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		fi, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o644 {
+			t.Errorf("x86_64/%s: mode %v, want 0644", e.Name(), fi.Mode().Perm())
+		}
+	}
+
 	hashes, err := os.ReadFile(filepath.Join(a, "root_hash.txt"))
 	if err != nil {
 		t.Fatal(err)
