@@ -11,9 +11,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"time"
 
 	lib "dagger.io/dagger"
 
@@ -21,6 +19,7 @@ import (
 	gfarch "github.com/guestforge/guestforge/internal/arch"
 	"github.com/guestforge/guestforge/internal/build"
 	"github.com/guestforge/guestforge/internal/initrd"
+	"github.com/guestforge/guestforge/internal/policy"
 )
 
 // Rootfs builds an image's root filesystem for one architecture and returns
@@ -160,16 +159,11 @@ func (m *Guestforge) All(
 		if err != nil {
 			return nil, err
 		}
-		day := time.Now().UTC()
-		if asOf != "" {
-			if day, err = time.Parse(time.DateOnly, asOf); err != nil {
-				return nil, fmt.Errorf("--as-of %q: write a date as YYYY-MM-DD", asOf)
-			}
+		day, err := policy.ParseAsOf(asOf)
+		if err != nil {
+			return nil, err
 		}
-		if kernelVariant == "targets" {
-			kernelVariant = ""
-		}
-		return p.All(ctx, repo, build.MatrixSpec{Arches: arches, KernelVariant: kernelVariant, FS: f,
+		return p.All(ctx, repo, build.MatrixSpec{Arches: arches, KernelVariant: build.KernelVariantArg(kernelVariant), FS: f,
 			Verity: !noVerity, Compression: comp, AsOf: day})
 	})
 }

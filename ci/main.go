@@ -110,11 +110,9 @@ func (m *Guestforge) PolicyCheck(
 	if err != nil {
 		return "", err
 	}
-	day := time.Now().UTC()
-	if asOf != "" {
-		if day, err = time.Parse(policy.DateLayout, asOf); err != nil {
-			return "", fmt.Errorf("--as-of %q: write a date as YYYY-MM-DD", asOf)
-		}
+	day, err := policy.ParseAsOf(asOf)
+	if err != nil {
+		return "", err
 	}
 	var src policy.Source = policy.LiveSource{Client: &http.Client{Timeout: 30 * time.Second}, GoProxy: policy.DefaultGoProxy}
 	if feeds != nil {

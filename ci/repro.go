@@ -11,12 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	lib "dagger.io/dagger"
 
 	gfarch "github.com/guestforge/guestforge/internal/arch"
 	"github.com/guestforge/guestforge/internal/build"
+	"github.com/guestforge/guestforge/internal/policy"
 	"github.com/guestforge/guestforge/internal/release/repro"
 )
 
@@ -52,12 +52,9 @@ func (m *Guestforge) Repro(
 	// +optional
 	asOf string,
 ) (string, error) {
-	day := time.Now().UTC()
-	if asOf != "" {
-		var err error
-		if day, err = time.Parse(time.DateOnly, asOf); err != nil {
-			return "", fmt.Errorf("--as-of %q: write a date as YYYY-MM-DD", asOf)
-		}
+	day, err := policy.ParseAsOf(asOf)
+	if err != nil {
+		return "", err
 	}
 	if len(arches) == 0 {
 		a, err := gfarch.Host()
@@ -80,10 +77,8 @@ func (m *Guestforge) Repro(
 	if err != nil {
 		return "", err
 	}
-	spec := build.MatrixSpec{Arches: arches, Images: images, NoKernel: noKernel, FS: build.FSExt4, Verity: true, AsOf: day}
-	if kernelVariant != "targets" {
-		spec.KernelVariant = kernelVariant
-	}
+	spec := build.MatrixSpec{Arches: arches, Images: images, NoKernel: noKernel, FS: build.FSExt4, Verity: true, AsOf: day,
+		KernelVariant: build.KernelVariantArg(kernelVariant)}
 	tmp, err := os.MkdirTemp("", "guestforge-repro-")
 	if err != nil {
 		return "", err

@@ -15,6 +15,7 @@ import (
 	"github.com/guestforge/guestforge/internal/build/session"
 	"github.com/guestforge/guestforge/internal/initrd"
 	"github.com/guestforge/guestforge/internal/manifest"
+	"github.com/guestforge/guestforge/internal/policy"
 	"github.com/guestforge/guestforge/internal/release/changes"
 	"github.com/guestforge/guestforge/internal/report"
 	"github.com/guestforge/guestforge/internal/support"
@@ -61,7 +62,7 @@ Exit 1 when a job failed, 2 for bad flags or inputs.`,
 			if err != nil {
 				return badInput(err)
 			}
-			day, err := parseAsOf(asOf)
+			day, err := policy.ParseAsOf(asOf)
 			if err != nil {
 				return badInput(err)
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/guestforge/guestforge/internal/manifest"
+	"github.com/guestforge/guestforge/internal/policy"
 	"github.com/guestforge/guestforge/internal/release/plan"
 )
 
@@ -52,7 +53,7 @@ func (in *releaseInputs) load() (*manifest.Toolchain, time.Time, error) {
 	if in.gomod == "none" {
 		in.gomod = ""
 	}
-	asOf, err := parseAsOf(in.asOf)
+	asOf, err := policy.ParseAsOf(in.asOf)
 	if err != nil {
 		return nil, asOf, err
 	}

@@ -108,7 +108,7 @@ func (in *policyInputs) proxy() string {
 }
 
 func (in *policyInputs) load(ctx context.Context) (*loaded, error) {
-	asOf, err := parseAsOf(in.asOf)
+	asOf, err := policy.ParseAsOf(in.asOf)
 	if err != nil {
 		return nil, badInput(err)
 	}
@@ -126,17 +126,6 @@ func (in *policyInputs) load(ctx context.Context) (*loaded, error) {
 		return nil, badInput(err)
 	}
 	return &loaded{m: m, deps: deps, feeds: feeds, asOf: asOf, live: in.feeds == ""}, nil
-}
-
-func parseAsOf(s string) (time.Time, error) {
-	if s == "" {
-		return time.Now().UTC(), nil
-	}
-	t, err := time.Parse(policy.DateLayout, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("--as-of %q: write a date as YYYY-MM-DD", s)
-	}
-	return t, nil
 }
 
 func newPolicyCheckCmd() *cobra.Command {

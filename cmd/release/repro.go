@@ -14,13 +14,11 @@ import (
 	"github.com/guestforge/guestforge/internal/arch"
 	"github.com/guestforge/guestforge/internal/build"
 	"github.com/guestforge/guestforge/internal/initrd"
+	"github.com/guestforge/guestforge/internal/policy"
 	"github.com/guestforge/guestforge/internal/release/repro"
 )
 
 func init() { rootCmd.AddCommand(newReproCmd()) }
-
-// targetVariants is the --kernel-variant value that builds each target's own variant.
-const targetVariants = "targets"
 
 func newReproCmd() *cobra.Command {
 	var (
@@ -59,15 +57,12 @@ comparison could not run.`,
 				}
 				arches = []string{a.Name}
 			}
-			day, err := parseAsOf(asOf)
+			day, err := policy.ParseAsOf(asOf)
 			if err != nil {
 				return badInput(err)
 			}
 			spec := build.MatrixSpec{Arches: arches, Images: images, NoKernel: noKernel, Verity: true,
-				AsOf: day, KernelArchive: archive}
-			if variant != targetVariants {
-				spec.KernelVariant = variant
-			}
+				AsOf: day, KernelArchive: archive, KernelVariant: build.KernelVariantArg(variant)}
 			if spec.FS, err = build.ParseFS(fs); err != nil {
 				return badInput(err)
 			}
@@ -119,7 +114,7 @@ comparison could not run.`,
 	f := cmd.Flags()
 	f.StringSliceVar(&arches, "arches", nil, "architectures to build (default: this machine's)")
 	f.StringSliceVar(&images, "images", nil, "images to build (default: every image the selected targets list)")
-	f.StringVar(&variant, "kernel-variant", "test", "kernel config variant for every arch; \""+targetVariants+"\" builds each target's own variant")
+	f.StringVar(&variant, "kernel-variant", "test", "kernel config variant for every arch; \""+build.TargetVariants+"\" builds each target's own variant")
 	f.BoolVar(&noKernel, "no-kernel", false, "leave kernels out (images only)")
 	f.StringVar(&out, "out", filepath.Join("dist", "repro"), "directory for the two trees and the reports")
 	f.BoolVar(&keep, "keep", false, "keep OUT/a and OUT/b after a pass (they are always kept after a mismatch)")

@@ -41,6 +41,19 @@ type MatrixSpec struct {
 	Nonce  string
 }
 
+// TargetVariants is the kernel-variant argument (`release repro --kernel-variant`, the
+// Dagger functions all and repro) that builds each target's own kernel variant instead
+// of one variant for every arch.
+const TargetVariants = "targets"
+
+// KernelVariantArg turns a kernel-variant argument into MatrixSpec.KernelVariant.
+func KernelVariantArg(v string) string {
+	if v == TargetVariants {
+		return ""
+	}
+	return v
+}
+
 // KernelJob and ImageJob are the units of a matrix build.
 type KernelJob struct {
 	Arch    arch.Arch

@@ -82,3 +82,11 @@ func TestPlanMatrixDeprecationAndRemoval(t *testing.T) {
 		}
 	}
 }
+
+func TestKernelVariantArg(t *testing.T) {
+	for arg, want := range map[string]string{TargetVariants: "", "test": "test", "confidential": "confidential"} {
+		if got := KernelVariantArg(arg); got != want {
+			t.Errorf("KernelVariantArg(%q) = %q, want %q", arg, got, want)
+		}
+	}
+}

@@ -22,6 +22,18 @@ const goSupportedMinors = 2
 // DateLayout is the format of --as-of and exception dates.
 const DateLayout = "2006-01-02"
 
+// ParseAsOf reads an --as-of date (DateLayout); empty means today in UTC.
+func ParseAsOf(s string) (time.Time, error) {
+	if s == "" {
+		return time.Now().UTC(), nil
+	}
+	t, err := time.Parse(DateLayout, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--as-of %q: write a date as YYYY-MM-DD", s)
+	}
+	return t, nil
+}
+
 // Check evaluates every pin of m and every direct dependency against the
 // feeds, as of the given date (only its calendar day in UTC counts). It
 // returns an error only when the inputs do not allow a verdict (a feed a

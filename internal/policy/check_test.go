@@ -314,3 +314,18 @@ func TestReportRendering(t *testing.T) {
 		t.Errorf("json:\n%s", js.String())
 	}
 }
+
+func TestParseAsOf(t *testing.T) {
+	got, err := ParseAsOf("2026-11-22")
+	if err != nil || !got.Equal(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("ParseAsOf(2026-11-22) = %v, %v", got, err)
+	}
+	before := time.Now().UTC()
+	got, err = ParseAsOf("")
+	if err != nil || got.Before(before) || got.Location() != time.UTC {
+		t.Errorf("ParseAsOf(\"\") = %v, %v; want now in UTC", got, err)
+	}
+	if _, err := ParseAsOf("22.11.2026"); err == nil || err.Error() != `--as-of "22.11.2026": write a date as YYYY-MM-DD` {
+		t.Errorf("ParseAsOf(22.11.2026): %v", err)
+	}
+}

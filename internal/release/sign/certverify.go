@@ -283,9 +283,6 @@ func (c *CertVerifier) diagnose(leaf *x509.Certificate) string {
 	return fmt.Sprintf("certificate issued by %q does not chain to any CA of the trusted root (a certificate from another CA, or the wrong --trusted-root)", leaf.Issuer)
 }
 
-// LoadTrustedRoot reads a Sigstore trusted root JSON (the format of
-// `cosign verify-blob --trusted-root`): a private or test CA, or a pinned
-// copy of the public-good root for offline verification.
 // TrustedRoot returns the trusted root in the file at path, or Sigstore's public-good
 // root (over TUF, network needed) when path is empty: the choice every keyless verifier
 // makes.
@@ -300,6 +297,9 @@ func TrustedRoot(path string) (root.TrustedMaterial, error) {
 	return tr, nil
 }
 
+// LoadTrustedRoot reads a Sigstore trusted root JSON (the format of
+// `cosign verify-blob --trusted-root`): a private or test CA, or a pinned
+// copy of the public-good root for offline verification.
 func LoadTrustedRoot(path string) (*root.TrustedRoot, error) {
 	tr, err := root.NewTrustedRootFromPath(path)
 	if err != nil {
