@@ -109,16 +109,8 @@ func BenchmarkKernelPipelineVsHost(b *testing.B) {
 				b.Fatal(err)
 			}
 			cross := a.CrossCompile(host)
-			vars := []string{"CC=" + cross + "gcc", "KCFLAGS=-ffile-prefix-map=" + src + "/= -ffile-prefix-map=" + obj + "/="}
-			targets := []string{"vmlinux"}
-			if a.KernelTarget != "vmlinux" {
-				targets = append(targets, a.KernelTarget)
-			}
-			build := []string{"make", "ARCH=" + a.KernelArch, "O=" + obj}
-			if cross != "" {
-				build = append(build, "CROSS_COMPILE="+cross)
-			}
-			build = append(append(build, "-j"+strconv.Itoa(runtime.NumCPU())), targets...)
+			vars := kernelMakeVars(cross+"gcc", src, obj)
+			build := append(append(kernelMake(a, cross, obj), "-j"+strconv.Itoa(runtime.NumCPU())), kernelTargets(a)...)
 			start := time.Now()
 			for _, argv := range kconfig.ConfigCommands(a, kconfig.MakeOptions{Fragment: fragment, CrossCompile: cross, ObjDir: obj}) {
 				hostMake(b, src, tc.Epoch, append(argv, vars...))

@@ -106,7 +106,7 @@ func (p *Pipeline) Kernel(ctx context.Context, repo *Repo, spec KernelSpec) (*Ke
 			WithEnvVariable("CCACHE_COMPILERCHECK", "content")
 		cc = "ccache " + cc
 	}
-	makeVars := []string{"CC=" + cc, "KCFLAGS=-ffile-prefix-map=" + srcPath + "/= -ffile-prefix-map=" + objPath + "/="}
+	makeVars := kernelMakeVars(cc, srcPath, objPath)
 	for _, argv := range kconfig.ConfigCommands(spec.Arch, kconfig.MakeOptions{Fragment: fragmentPath, CrossCompile: cross, ObjDir: objPath}) {
 		ctr = ctr.WithExec(append(argv, makeVars...))
 	}
@@ -123,17 +123,9 @@ func (p *Pipeline) Kernel(ctx context.Context, repo *Repo, spec KernelSpec) (*Ke
 	}
 	p.Log.Info("kernel config verified", "arch", spec.Arch.Name, "variant", spec.Variant, "config", merged.ID(), "symbols", report.Checked)
 
-	common := []string{"make", "ARCH=" + spec.Arch.KernelArch, "O=" + objPath}
-	if cross != "" {
-		common = append(common, "CROSS_COMPILE="+cross)
-	}
-	common = append(common, makeVars...)
-	targets := []string{"vmlinux"}
-	if spec.Arch.KernelTarget != "vmlinux" {
-		targets = append(targets, spec.Arch.KernelTarget)
-	}
+	common := append(kernelMake(spec.Arch, cross, objPath), makeVars...)
 	// -j from the engine's CPU count, which the client does not know.
-	built := ctr.WithExec(append([]string{"sh", "-c", `exec "$@" -j"$(nproc)"`, "sh"}, append(common, targets...)...))
+	built := ctr.WithExec(append([]string{"sh", "-c", `exec "$@" -j"$(nproc)"`, "sh"}, append(common, kernelTargets(spec.Arch)...)...))
 	// kbuild writes what `make kernelrelease` prints into this file during the build;
 	// reading it saves a container start and a pass over the top Makefile (seconds on
 	// every kernel, which the benchmark against bare make counts).
@@ -143,7 +135,7 @@ func (p *Pipeline) Kernel(ctx context.Context, repo *Repo, spec KernelSpec) (*Ke
 	}
 	release = strings.TrimSpace(release)
 	if release == "" {
-		return nil, fmt.Errorf("build kernel %s/%s: the build left include/config/kernel.release empty, where every kbuild since 2.6 records the release; check the kernel tree and its patches", spec.Arch, spec.Variant)
+		return nil, fmt.Errorf("build kernel %s/%s: the build left include/config/kernel.release empty, where kbuild records the release; check the kernel tree and its patches", spec.Arch, spec.Variant)
 	}
 	p.Log.Info("kernel built", "arch", spec.Arch.Name, "variant", spec.Variant, "release", release, "took", time.Since(start).Round(time.Second))
 
@@ -165,6 +157,32 @@ func (p *Pipeline) Kernel(ctx context.Context, repo *Repo, spec KernelSpec) (*Ke
 	}
 	k.Dir = out.WithTimestamps(int(tc.Epoch))
 	return k, nil
+}
+
+// kernelMakeVars are the variables every make call of a kernel build carries: the compiler
+// (with ccache or without) and the prefix maps that keep srcDir and objDir out of the
+// binaries. The benchmark passes the same to its bare host build.
+func kernelMakeVars(cc, srcDir, objDir string) []string {
+	return []string{"CC=" + cc, "KCFLAGS=-ffile-prefix-map=" + srcDir + "/= -ffile-prefix-map=" + objDir + "/="}
+}
+
+// kernelMake is the make command line of a build of arch a into objDir, before its
+// variables and targets.
+func kernelMake(a arch.Arch, cross, objDir string) []string {
+	argv := []string{"make", "ARCH=" + a.KernelArch, "O=" + objDir}
+	if cross != "" {
+		argv = append(argv, "CROSS_COMPILE="+cross)
+	}
+	return argv
+}
+
+// kernelTargets are the make targets that produce a's outputs: vmlinux, plus the boot
+// image where the arch boots something else.
+func kernelTargets(a arch.Arch) []string {
+	if a.KernelTarget == "vmlinux" {
+		return []string{"vmlinux"}
+	}
+	return []string{"vmlinux", a.KernelTarget}
 }
 
 // kernelEnv fixes everything kbuild would otherwise take from the build machine or the
