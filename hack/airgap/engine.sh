@@ -232,7 +232,8 @@ gosdk_digest() {
 	local img="$ROOT/images/gosdk.oci.tar" memo="$ROOT/images/gosdk.digest"
 	[ -s "$img" ] || return 0
 	if [ ! -s "$memo" ] || [ "$memo" -ot "$img" ]; then
-		tar -xOf "$img" index.json | grep -o '"digest":"sha256:[0-9a-f]*"' | head -1 | cut -d'"' -f4 >"$memo"
+		tar -xOf "$img" index.json | { grep -o '"digest":"sha256:[0-9a-f]*"' || true; } | head -1 | cut -d'"' -f4 >"$memo"
+		[ -s "$memo" ] || die "$img has no manifest digest in its index.json: remove it and run '$SELF provision' to rebuild it"
 	fi
 	cat "$memo"
 }
@@ -310,7 +311,9 @@ cleanup_network() {
 	local table rule chain
 	for table in filter nat; do
 		# rules that jump to CNI chains or name the bridge, then the CNI chains themselves
-		iptables -t "$table" -S 2>/dev/null | grep -E '^-A .*(-j CNI-|dagger0|10\.87\.0\.0/16)' | while read -r rule; do
+		# A host that never ran the engine has no such rule: grep's "nothing found" (exit 1)
+		# must not end the script under pipefail.
+		iptables -t "$table" -S 2>/dev/null | { grep -E '^-A .*(-j CNI-|dagger0|10\.87\.0\.0/16)' || true; } | while read -r rule; do
 			# iptables -S quotes comments the way a shell does: eval undoes that quoting.
 			eval "iptables -t $table ${rule/-A/-D}" 2>/dev/null || true
 		done
