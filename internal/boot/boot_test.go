@@ -178,7 +178,7 @@ func TestBootSystemdMode(t *testing.T) {
 	if !strings.HasSuffix(res.Line, want) {
 		t.Fatalf("line %q, want %q", res.Line, want)
 	}
-	if !strings.Contains(res.Console, "Started guestforge-agent.service") && !strings.Contains(res.Console, "guestforge guest agent") {
+	if !strings.Contains(res.Console, "Started kata-agent.service") && !strings.Contains(res.Console, "guestforge guest agent") {
 		t.Errorf("console does not show systemd starting the agent unit")
 	}
 	if !res.PoweredOff {

@@ -127,7 +127,7 @@ func TestExt4ReproducibleOnHost(t *testing.T) {
 			t.Errorf("debugfs stat /etc/shadow lacks %q:\n%s", want, stat)
 		}
 	}
-	if ls := run(t, nil, "debugfs", "-R", "ls -l /usr/bin", a); !strings.Contains(ls, "guestforge-agent") {
+	if ls := run(t, nil, "debugfs", "-R", "ls -l /usr/bin", a); !strings.Contains(ls, "kata-agent") {
 		t.Errorf("the agent is not in /usr/bin:\n%s", ls)
 	}
 }

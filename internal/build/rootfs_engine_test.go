@@ -103,8 +103,8 @@ func TestImageMatrixX86(t *testing.T) {
 		image, init, agent string
 		pkgs               []string
 	}{
-		{"default", "agent", "/init", []string{"iptables", "kmod"}},
-		{"systemd", "systemd", "/usr/bin/guestforge-agent", []string{"systemd", "udev"}},
+		{"default", "agent", "/usr/bin/kata-agent", []string{"iptables", "kmod"}},
+		{"systemd", "systemd", "/usr/bin/kata-agent", []string{"systemd", "udev"}},
 	} {
 		file := filepath.Join(a, "initrd-"+c.image+".img")
 		f, err := os.Open(file)

@@ -259,11 +259,16 @@ func TestFinishRootfsAgentMode(t *testing.T) {
 	if e := m["lib"]; e.hdr.Typeflag != tar.TypeSymlink {
 		t.Errorf("/lib became a %c, want the merged-/usr symlink kept", e.hdr.Typeflag)
 	}
-	if e := m["init"]; e.hdr.Typeflag != tar.TypeReg || e.hdr.Mode != 0o755 || e.body != "\x7fELF the agent" {
-		t.Errorf("/init = %c mode %o %q, want the agent, 0755", e.hdr.Typeflag, e.hdr.Mode, e.body)
+	if e := m["usr/bin/kata-agent"]; e.hdr.Typeflag != tar.TypeReg || e.hdr.Mode != 0o755 || e.body != "\x7fELF the agent" {
+		t.Errorf("/usr/bin/kata-agent = %c mode %o %q, want the agent, 0755", e.hdr.Typeflag, e.hdr.Mode, e.body)
 	}
-	if e := m["usr/sbin/init"]; e.hdr.Typeflag != tar.TypeSymlink || e.hdr.Linkname != "/init" {
-		t.Errorf("/usr/sbin/init = %+v, want a symlink to /init", e.hdr)
+	// Kata's agent-init layout: /sbin/init is the agent, /init (the initrd's
+	// entry point) leads there too.
+	if e := m["usr/sbin/init"]; e.hdr.Typeflag != tar.TypeSymlink || e.hdr.Linkname != "/usr/bin/kata-agent" {
+		t.Errorf("/usr/sbin/init = %+v, want a symlink to /usr/bin/kata-agent", e.hdr)
+	}
+	if e := m["init"]; e.hdr.Typeflag != tar.TypeSymlink || e.hdr.Linkname != "/sbin/init" {
+		t.Errorf("/init = %+v, want a symlink to /sbin/init", e.hdr)
 	}
 	if e := m["dev/console"]; e.hdr.Typeflag != tar.TypeChar || e.hdr.Devmajor != 5 || e.hdr.Devminor != 1 {
 		t.Errorf("/dev/console = %+v", e.hdr)
@@ -303,17 +308,20 @@ func TestFinishRootfsSystemdMode(t *testing.T) {
 	raw := writeRaw(t, rawRootfs(), time.Unix(0, 0))
 	out, _ := finish(t, raw, fx.spec(initrd.InitSystemd))
 	_, m := readOut(t, out)
-	if e := m["usr/bin/guestforge-agent"]; e.hdr.Typeflag != tar.TypeReg || e.hdr.Mode != 0o755 || e.body != "\x7fELF the agent" {
+	if e := m["usr/bin/kata-agent"]; e.hdr.Typeflag != tar.TypeReg || e.hdr.Mode != 0o755 || e.body != "\x7fELF the agent" {
 		t.Errorf("agent unit binary = %+v", e.hdr)
 	}
 	if e := m["init"]; e.hdr.Typeflag != tar.TypeSymlink || e.hdr.Linkname != initrd.SystemdPath {
 		t.Errorf("/init = %+v, want -> %s", e.hdr, initrd.SystemdPath)
 	}
-	if e := m["etc/systemd/system/default.target"]; e.hdr.Linkname != initrd.GuestTarget {
-		t.Errorf("default.target = %+v, want -> %s", e.hdr, initrd.GuestTarget)
+	target := "/" + initrd.SystemUnitDir + "/" + initrd.GuestTarget
+	for _, link := range []string{"etc/systemd/system/default.target", "etc/systemd/system/basic.target.wants/" + initrd.GuestTarget} {
+		if e := m[link]; e.hdr.Linkname != target {
+			t.Errorf("%s = %+v, want -> %s", link, e.hdr, target)
+		}
 	}
-	unit := m["etc/systemd/system/"+initrd.AgentUnit]
-	if !strings.Contains(unit.body, "ExecStart=/"+initrd.AgentUnitBinary) {
+	unit := m[initrd.SystemUnitDir+"/"+initrd.AgentUnit]
+	if !strings.Contains(unit.body, "ExecStart=/"+initrd.AgentBinary) {
 		t.Errorf("agent unit does not start the agent:\n%s", unit.body)
 	}
 	for _, u := range initrd.MaskedUnits {
@@ -451,8 +459,8 @@ func TestFinishedRootfsPacksAsInitrd(t *testing.T) {
 	if err := initrd.ApplyInit(tree, initrd.InitAgent, nil); err != nil {
 		t.Fatal(err)
 	}
-	e, ok := tree.Lookup("init")
-	if !ok || e.Kind != initrd.KindRegular {
-		t.Fatalf("initrd tree has no /init file: %+v", e)
+	resolved, e, err := tree.Resolve("init")
+	if err != nil || e.Kind != initrd.KindRegular || resolved != initrd.AgentBinary {
+		t.Fatalf("initrd tree's /init resolves to %q %+v (%v), want the agent at /%s", resolved, e, err, initrd.AgentBinary)
 	}
 }

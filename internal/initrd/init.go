@@ -31,17 +31,22 @@ func ParseInitMode(s string) (InitMode, error) {
 	return "", fmt.Errorf("unknown init mode %q: use agent or systemd (or none for a plain archive)", s)
 }
 
-// Paths and units the init modes install.
+// Paths and units the init modes install: Kata's own, because Kata's runtime is
+// who boots the guest (kata-containers src/agent/Makefile installs the agent to
+// BINDIR=/usr/bin and its units to /usr/lib/systemd/system; the runtime passes
+// systemd.unit=kata-containers.target for every image, pkg/katautils/create.go).
 const (
 	// SystemdPath is what /init points to in systemd mode; on a merged-/usr
 	// Debian it resolves through the lib -> usr/lib symlink.
 	SystemdPath = "/lib/systemd/systemd"
-	// AgentUnitBinary is where the agent goes in systemd mode.
-	AgentUnitBinary = "usr/bin/guestforge-agent"
-	// AgentUnit and GuestTarget are the units systemd mode writes.
-	AgentUnit   = "guestforge-agent.service"
-	GuestTarget = "guestforge.target"
-	unitDir     = "etc/systemd/system"
+	// AgentBinary is where the agent goes in both modes.
+	AgentBinary = "usr/bin/kata-agent"
+	// AgentUnit and GuestTarget are the units systemd mode writes, under
+	// SystemUnitDir as Kata's agent Makefile installs them.
+	AgentUnit     = "kata-agent.service"
+	GuestTarget   = "kata-containers.target"
+	SystemUnitDir = "usr/lib/systemd/system"
+	unitDir       = "etc/systemd/system"
 )
 
 // MaskedUnits are linked to /dev/null in systemd mode: services a guest that
@@ -58,33 +63,56 @@ var MaskedUnits = []string{
 	"console-getty.service",
 }
 
-// agentUnitText runs the agent as soon as basic.target is up and powers the
-// VM off if it dies, as Kata's kata-agent.service does: a guest without its
-// agent is useless.
+// agentUnitText has the semantics of Kata's kata-agent.service: output to the
+// console (the runtime reads it from there), an effectively unlimited number of
+// open files, the OOM killer steered away from the agent, and the VM powered off
+// when the agent dies or stops: a guest without its agent is useless.
 const agentUnitText = `[Unit]
-Description=guestforge guest agent
+Description=Kata Containers guest agent (built by guestforge)
 Documentation=https://github.com/guestforge/guestforge
 Wants=` + GuestTarget + `
 
 [Service]
 Type=simple
-ExecStart=/` + AgentUnitBinary + `
-StandardOutput=journal+console
-StandardError=journal+console
-LimitNOFILE=1048576
-OOMScoreAdjust=-997
+ExecStart=/` + AgentBinary + `
+StandardOutput=tty
+LimitNOFILE=1073741824
+ExecStop=/bin/sync ; /usr/bin/systemctl --force poweroff
 FailureAction=poweroff
+OOMScoreAdjust=-997
 `
 
-// guestTargetText is the default target: basic system plus the agent, and
-// nothing from multi-user.target.
+// guestTargetText is the target Kata's runtime boots (systemd.unit=): the basic
+// system, a private tmpfs on /tmp and the agent, and nothing from
+// multi-user.target.
 const guestTargetText = `[Unit]
-Description=guestforge guest (basic system and the agent)
-Requires=basic.target ` + AgentUnit + `
-After=basic.target
+Description=Kata Containers guest (basic system, /tmp and the agent)
+Requires=basic.target
+Requires=tmp.mount
+Wants=chronyd.service
+Requires=` + AgentUnit + `
 Conflicts=rescue.service rescue.target
-After=rescue.service rescue.target
+After=basic.target rescue.service rescue.target
 AllowIsolate=yes
+`
+
+// tmpMountText mounts a tmpfs on /tmp. kata-containers.target requires
+// tmp.mount and Debian ships the unit only as an example
+// (/usr/share/systemd/tmp.mount), so systemd mode installs one when the tree
+// has none, as Kata's rootfs.sh does; on a read-only root /tmp needs it anyway.
+const tmpMountText = `[Unit]
+Description=Temporary Directory /tmp
+ConditionPathIsSymbolicLink=!/tmp
+DefaultDependencies=no
+Conflicts=umount.target
+Before=local-fs.target umount.target
+After=swap.target
+
+[Mount]
+What=tmpfs
+Where=/tmp
+Type=tmpfs
+Options=mode=1777,strictatime,nosuid,nodev,size=50%,nr_inodes=1m
 `
 
 // Agent is the agent binary to install: a host file, or bytes in memory.
@@ -94,7 +122,7 @@ type Agent struct {
 }
 
 // ApplyInit wires mode into t. agent may be nil when the tree already has it
-// (at /init for agent mode, at /usr/bin/guestforge-agent for systemd mode);
+// at /usr/bin/kata-agent;
 // Validate then checks it is there.
 func ApplyInit(t *Tree, mode InitMode, agent *Agent) error {
 	switch mode {
@@ -104,19 +132,23 @@ func ApplyInit(t *Tree, mode InitMode, agent *Agent) error {
 		}
 		return nil
 	case InitAgent:
+		// Kata's agent-init images run the agent as /sbin/init, and its
+		// initrds start /init -> /sbin/init; the binary stays at
+		// /usr/bin/kata-agent, so both modes keep it in the same place.
 		if agent != nil {
-			if err := addAgent(t, "init", agent); err != nil {
+			if err := addUnder(t, AgentBinary, func(p string) error { return addAgent(t, p, agent) }); err != nil {
 				return err
 			}
 		}
-		// Tools and the kernel's fallback look for /sbin/init; point it at the
-		// agent instead of whatever init the rootfs shipped.
-		if err := addUnder(t, "sbin/init", func(p string) error { return t.AddSymlink(p, "/init") }); err != nil {
+		if err := addUnder(t, "sbin/init", func(p string) error { return t.AddSymlink(p, "/"+AgentBinary) }); err != nil {
+			return err
+		}
+		if err := t.AddSymlink("init", "/sbin/init"); err != nil {
 			return err
 		}
 	case InitSystemd:
 		if agent != nil {
-			if err := addUnder(t, AgentUnitBinary, func(p string) error { return addAgent(t, p, agent) }); err != nil {
+			if err := addUnder(t, AgentBinary, func(p string) error { return addAgent(t, p, agent) }); err != nil {
 				return err
 			}
 		}
@@ -126,15 +158,25 @@ func ApplyInit(t *Tree, mode InitMode, agent *Agent) error {
 		files := []struct {
 			path, text string
 		}{
-			{unitDir + "/" + AgentUnit, agentUnitText},
-			{unitDir + "/" + GuestTarget, guestTargetText},
+			{SystemUnitDir + "/" + AgentUnit, agentUnitText},
+			{SystemUnitDir + "/" + GuestTarget, guestTargetText},
+		}
+		if !hasUnit(t, "tmp.mount") {
+			files = append(files, struct{ path, text string }{unitDir + "/tmp.mount", tmpMountText})
 		}
 		for _, f := range files {
 			if err := addUnder(t, f.path, func(p string) error { return t.AddFile(p, 0o644, []byte(f.text)) }); err != nil {
 				return err
 			}
 		}
-		links := map[string]string{unitDir + "/default.target": GuestTarget}
+		// Kata's runtime names the target on the command line; default.target
+		// points at it too, so the image also boots the agent without Kata's
+		// parameters (a plain QEMU, a rescue boot). basic.target.wants is
+		// Kata's own enablement (rootfs.sh).
+		links := map[string]string{
+			unitDir + "/default.target":                    "/" + SystemUnitDir + "/" + GuestTarget,
+			unitDir + "/basic.target.wants/" + GuestTarget: "/" + SystemUnitDir + "/" + GuestTarget,
+		}
 		for _, u := range MaskedUnits {
 			links[unitDir+"/"+u] = "/dev/null"
 		}
@@ -215,12 +257,15 @@ func checkInit(t *Tree, mode InitMode) error {
 	case InitNone:
 		return nil
 	case InitAgent:
-		return checkExecutable(t, "init", "agent mode needs the agent binary as /init: pass --agent FILE (or put an executable at /init in the tree)")
+		if err := checkExecutable(t, "init", "agent mode boots /init -> /sbin/init -> /"+AgentBinary+": pass --agent FILE"); err != nil {
+			return err
+		}
+		return checkExecutable(t, "sbin/init", "agent mode boots a disk image through /sbin/init -> /"+AgentBinary+": pass --agent FILE")
 	case InitSystemd:
 		if err := checkExecutable(t, "init", "systemd mode runs /init -> "+SystemdPath+": the rootfs must contain systemd (Debian packages systemd, systemd-sysv)"); err != nil {
 			return err
 		}
-		return checkExecutable(t, AgentUnitBinary, "systemd mode runs the agent from /"+AgentUnitBinary+": pass --agent FILE")
+		return checkExecutable(t, AgentBinary, "systemd mode runs the agent from /"+AgentBinary+" (kata-agent.service): pass --agent FILE")
 	}
 	return fmt.Errorf("unknown init mode %q", mode)
 }
@@ -237,4 +282,15 @@ func checkExecutable(t *Tree, p, hint string) error {
 		return fmt.Errorf("/%s (/%s) is not executable (mode %04o); chmod +x it", p, resolved, e.Perm)
 	}
 	return nil
+}
+
+// hasUnit says whether the tree already has a unit of that name where systemd
+// loads units from (the admin's directory or the vendor's).
+func hasUnit(t *Tree, name string) bool {
+	for _, dir := range []string{unitDir, SystemUnitDir, "lib/systemd/system"} {
+		if _, _, err := t.Resolve(dir + "/" + name); err == nil {
+			return true
+		}
+	}
+	return false
 }

@@ -44,19 +44,22 @@ func TestAgentModeEmptyTree(t *testing.T) {
 	tree := NewTree()
 	must(t, ApplyInit(tree, InitAgent, &Agent{Data: []byte("agent")}))
 	want := map[string]string{
-		"init":        "file",
-		"sbin":        "dir",
-		"sbin/init":   "-> /init",
-		"dev":         "dir",
-		"dev/console": "c 5,1",
-		"dev/null":    "c 1,3",
+		"init":               "-> /sbin/init",
+		"sbin":               "dir",
+		"sbin/init":          "-> /usr/bin/kata-agent",
+		"usr":                "dir",
+		"usr/bin":            "dir",
+		"usr/bin/kata-agent": "file",
+		"dev":                "dir",
+		"dev/console":        "c 5,1",
+		"dev/null":           "c 1,3",
 	}
 	if got := entryMap(tree); !maps.Equal(got, want) {
 		t.Fatalf("tree = %v\nwant %v", got, want)
 	}
-	e, _ := tree.Lookup("init")
+	e, _ := tree.Lookup(AgentBinary)
 	if e.Perm != 0o755 {
-		t.Fatalf("/init mode %04o", e.Perm)
+		t.Fatalf("/%s mode %04o", AgentBinary, e.Perm)
 	}
 	if err := Validate(tree, x86, InitAgent, Limits{}); err != nil {
 		t.Fatal(err)
@@ -64,17 +67,20 @@ func TestAgentModeEmptyTree(t *testing.T) {
 }
 
 // TestAgentModeMergedUsr: /sbin is a symlink in Debian; /sbin/init must land
-// where the guest looks it up (usr/sbin/init), replacing systemd's link.
+// where the guest looks it up (usr/sbin/init), replacing systemd's link, and
+// lead to the agent at Kata's path, as /init does.
 func TestAgentModeMergedUsr(t *testing.T) {
 	tree := systemdTree(t)
 	must(t, ApplyInit(tree, InitAgent, &Agent{Data: []byte("agent")}))
 	got := entryMap(tree)
-	if got["usr/sbin/init"] != "-> /init" || got["sbin"] != "-> usr/sbin" || got["init"] != "file" {
+	if got["usr/sbin/init"] != "-> /usr/bin/kata-agent" || got["sbin"] != "-> usr/sbin" || got["init"] != "-> /sbin/init" {
 		t.Fatalf("tree = %v", got)
 	}
-	resolved, e, err := tree.Resolve("sbin/init")
-	if err != nil || resolved != "init" || e.Kind != KindRegular {
-		t.Fatalf("sbin/init resolves to %s %+v %v", resolved, e, err)
+	for _, p := range []string{"sbin/init", "init"} {
+		resolved, e, err := tree.Resolve(p)
+		if err != nil || resolved != "usr/bin/kata-agent" || e.Kind != KindRegular {
+			t.Fatalf("%s resolves to %s %+v %v", p, resolved, e, err)
+		}
 	}
 }
 
@@ -86,12 +92,14 @@ func TestSystemdMode(t *testing.T) {
 	}
 	got := entryMap(tree)
 	want := map[string]string{
-		"init":                     "-> /lib/systemd/systemd",
-		"usr/bin/guestforge-agent": "file",
-		"etc/systemd/system/guestforge-agent.service": "file",
-		"etc/systemd/system/guestforge.target":        "file",
-		"etc/systemd/system/default.target":           "-> guestforge.target",
-		"usr/sbin/init":                               "-> ../lib/systemd/systemd",
+		"init":               "-> /lib/systemd/systemd",
+		"usr/bin/kata-agent": "file",
+		"usr/lib/systemd/system/kata-agent.service":                    "file",
+		"usr/lib/systemd/system/kata-containers.target":                "file",
+		"etc/systemd/system/tmp.mount":                                 "file",
+		"etc/systemd/system/default.target":                            "-> /usr/lib/systemd/system/kata-containers.target",
+		"etc/systemd/system/basic.target.wants/kata-containers.target": "-> /usr/lib/systemd/system/kata-containers.target",
+		"usr/sbin/init": "-> ../lib/systemd/systemd",
 	}
 	for _, u := range MaskedUnits {
 		want["etc/systemd/system/"+u] = "-> /dev/null"
@@ -106,14 +114,35 @@ func TestSystemdMode(t *testing.T) {
 			t.Errorf("%s is not masked", u)
 		}
 	}
-	unit, _ := tree.Lookup("etc/systemd/system/guestforge-agent.service")
-	rc, err := unit.Open()
-	must(t, err)
-	text, _ := io.ReadAll(rc)
-	for _, line := range []string{"ExecStart=/usr/bin/guestforge-agent", "FailureAction=poweroff", "Wants=guestforge.target"} {
-		if !strings.Contains(string(text), line+"\n") {
-			t.Errorf("unit lacks %q:\n%s", line, text)
+	// Kata's semantics (src/agent/kata-agent.service.in, kata-containers.target):
+	// the lines that change how the guest behaves.
+	for unit, lines := range map[string][]string{
+		"usr/lib/systemd/system/kata-agent.service": {"ExecStart=/usr/bin/kata-agent", "FailureAction=poweroff",
+			"OOMScoreAdjust=-997", "LimitNOFILE=1073741824", "StandardOutput=tty", "Wants=kata-containers.target"},
+		"usr/lib/systemd/system/kata-containers.target": {"Requires=basic.target", "Requires=tmp.mount",
+			"Requires=kata-agent.service", "AllowIsolate=yes"},
+		"etc/systemd/system/tmp.mount": {"Where=/tmp", "Type=tmpfs"},
+	} {
+		e, ok := tree.Lookup(unit)
+		if !ok {
+			t.Fatalf("%s missing", unit)
 		}
+		rc, err := e.Open()
+		must(t, err)
+		text, _ := io.ReadAll(rc)
+		for _, line := range lines {
+			if !strings.Contains(string(text), line+"\n") {
+				t.Errorf("%s lacks %q:\n%s", unit, line, text)
+			}
+		}
+	}
+
+	// A tree that ships tmp.mount keeps its own.
+	own := systemdTree(t)
+	must(t, own.AddFile("usr/lib/systemd/system/tmp.mount", 0o644, []byte("[Mount]\nWhere=/tmp\n")))
+	must(t, ApplyInit(own, InitSystemd, &Agent{Data: []byte("agent")}))
+	if _, ok := own.Lookup("etc/systemd/system/tmp.mount"); ok {
+		t.Error("ApplyInit wrote etc/systemd/system/tmp.mount over a tree that has one")
 	}
 
 	// Without systemd in the tree, the error says which package is missing.

@@ -89,7 +89,7 @@ func TestForeignELFRefused(t *testing.T) {
 	// ...and an aarch64 agent for x86_64 is refused as the init itself.
 	_, err = Build(Spec{Root: t.TempDir(), Init: InitAgent, Agent: probeFor(t, arm), Arch: x86, Compression: None}, out)
 	problems = validationProblems(t, err)
-	if len(problems) != 1 || !strings.Contains(problems[0], "init is aarch64") {
+	if len(problems) != 1 || !strings.Contains(problems[0], "usr/bin/kata-agent is aarch64") {
 		t.Fatalf("problems = %q", problems)
 	}
 }
@@ -116,7 +116,7 @@ func TestMissingAgent(t *testing.T) {
 	tree := systemdTree(t)
 	must(t, ApplyInit(tree, InitSystemd, nil))
 	problems = validationProblems(t, Validate(tree, x86, InitSystemd, Limits{}))
-	if len(problems) != 1 || !strings.Contains(problems[0], "/usr/bin/guestforge-agent is missing") {
+	if len(problems) != 1 || !strings.Contains(problems[0], "/usr/bin/kata-agent is missing") {
 		t.Fatalf("problems = %q", problems)
 	}
 

@@ -41,7 +41,7 @@ func TestScanInitrdFindsAgentInBothInitModes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, a := range disttest.Arches {
-		for image, wantPath := range map[string]string{"default": "/init", "systemd": "/usr/bin/guestforge-agent"} {
+		for image, wantPath := range map[string]string{"default": "/usr/bin/kata-agent", "systemd": "/usr/bin/kata-agent"} {
 			c, err := ScanInitrd(tr.Path(a.Name + "/initrd-" + image + ".img"))
 			if err != nil {
 				t.Fatal(err)
@@ -102,7 +102,7 @@ func TestWriteDocuments(t *testing.T) {
 			t.Errorf("purl %s missing from %v", want, purls)
 		}
 	}
-	for _, want := range []string{"/init=" + agent, "vmlinuz-6.12.117-3f2a9c1d=" + sha(kernel), "initrd-default.img=" + sha(initrd)} {
+	for _, want := range []string{"/usr/bin/kata-agent=" + agent, "vmlinuz-6.12.117-3f2a9c1d=" + sha(kernel), "initrd-default.img=" + sha(initrd)} {
 		if !contains(files, want) {
 			t.Errorf("file %s missing from %v", want, files)
 		}
