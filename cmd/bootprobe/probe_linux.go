@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
+	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -56,7 +59,84 @@ func probe(mode string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s init=%s kernel=%s arch=%s", okMarker, mode, unix.ByteSliceToString(u.Release[:]), a.Name), nil
+	line := fmt.Sprintf("%s init=%s kernel=%s arch=%s", okMarker, mode, unix.ByteSliceToString(u.Release[:]), a.Name)
+	// What the launch looked like from inside, so boot tests assert Kata's
+	// conventions on what the guest saw, not only on what the host passed.
+	return line + " " + launchFacts(), nil
+}
+
+// launchFacts reports the console the kernel chose, the root filesystem's
+// device, type and DAX state, and (under systemd) the unit running the
+// probe: "console=hvc0 root=vda1 fstype=ext4 dax=0 unit=kata-agent.service".
+// A fact that cannot be read is "?" rather than an error: the probe's job is
+// to report, the test decides what matters.
+func launchFacts() string {
+	console := "?"
+	if b, err := os.ReadFile("/sys/class/tty/console/active"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			console = strings.Join(f, ",")
+		}
+	}
+	root, fstype, dax := rootMount()
+	facts := fmt.Sprintf("console=%s root=%s fstype=%s dax=%s", console, root, fstype, dax)
+	if os.Getpid() != 1 {
+		facts += " unit=" + systemdUnit()
+	}
+	return facts
+}
+
+// rootMount reads / from mountinfo: the block device by its kernel name
+// (mountinfo says /dev/root for a root= mount, so the name comes from
+// /sys/dev/block/MAJ:MIN), the filesystem type and whether DAX is on.
+func rootMount() (device, fstype, dax string) {
+	device, fstype, dax = "?", "?", "?"
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		// id parent maj:min root mountpoint opts [optional...] - fstype source superopts
+		if len(f) < 10 || f[4] != "/" {
+			continue
+		}
+		sep := slices.Index(f, "-")
+		if sep < 0 || sep+3 >= len(f) {
+			continue
+		}
+		fstype = f[sep+1]
+		device = f[sep+2]
+		if uevent, err := os.ReadFile("/sys/dev/block/" + f[2] + "/uevent"); err == nil {
+			for _, kv := range strings.Split(string(uevent), "\n") {
+				if name, ok := strings.CutPrefix(kv, "DEVNAME="); ok {
+					device = name
+				}
+			}
+		}
+		dax = "0"
+		for _, o := range strings.Split(f[sep+3]+","+f[5], ",") {
+			if o == "dax" || o == "dax=always" {
+				dax = "1"
+			}
+		}
+		// The last / in mountinfo is the one in effect.
+	}
+	return
+}
+
+// systemdUnit is the unit whose cgroup the probe runs in (cgroup v2:
+// "0::/system.slice/kata-agent.service").
+func systemdUnit() string {
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return "?"
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if _, p, ok := strings.Cut(line, "::"); ok {
+			return path.Base(p)
+		}
+	}
+	return "?"
 }
 
 // mountAll mounts what an agent needs. Under systemd they are mounted
