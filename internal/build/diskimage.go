@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"path"
@@ -10,14 +11,47 @@ import (
 	"time"
 
 	"dagger.io/dagger"
+
+	"github.com/guestforge/guestforge/internal/diskimage"
+	"github.com/guestforge/guestforge/internal/kata"
 )
 
 // DiskSpec says how a rootfs becomes a disk image.
 type DiskSpec struct {
 	FS FS
-	// Verity adds a dm-verity hash tree (rootfs-<image>.img.verity), the root hash and
-	// the kernel command line that mounts the image through it.
+	// Verity adds a dm-verity hash tree: p2 of a Kata image (with
+	// verity-<image>.params, Kata's kernel_verity_params), or
+	// rootfs-<image>.img.verity next to a raw one; the root hash, and the kernel
+	// command line that mounts it.
 	Verity bool
+	// Layout is how the filesystem is laid out on the disk; the zero value is
+	// LayoutKata, what Kata's runtime boots.
+	Layout DiskLayout
+}
+
+// DiskLayout is the shape of a rootfs image file.
+type DiskLayout string
+
+const (
+	// LayoutKata is Kata's image_builder.sh layout (internal/diskimage): an
+	// msdos table, p1 the filesystem, p2 the hash tree without a superblock,
+	// the nvdimm DAX header in front, the size a multiple of 128 MiB.
+	LayoutKata DiskLayout = "kata"
+	// LayoutRaw is the bare filesystem, the hash tree (with a verity
+	// superblock) a file of its own: for a VMM that takes a filesystem as the
+	// disk, and guestforge's layout before Kata's became the default.
+	LayoutRaw DiskLayout = "raw"
+)
+
+// ParseDiskLayout validates a --layout value ("" is LayoutKata).
+func ParseDiskLayout(s string) (DiskLayout, error) {
+	switch l := DiskLayout(s); l {
+	case "", LayoutKata:
+		return LayoutKata, nil
+	case LayoutRaw:
+		return l, nil
+	}
+	return "", fmt.Errorf("unknown disk layout %q: use kata (Kata's partitioned image, the default) or raw (the bare filesystem)", s)
 }
 
 // DiskImage is a built rootfs image.
@@ -28,6 +62,10 @@ type DiskImage struct {
 	// fragment for it (also written to verity-<image>.cmdline).
 	Verity  *VerityInfo
 	Cmdline string
+	// Layout is where p1, p2 and the headers went (LayoutKata only), and
+	// VerityParams the kernel_verity_params value for it (with Verity).
+	Layout       *diskimage.Layout
+	VerityParams *kata.VerityParams
 }
 
 // Fixed paths inside the image builder.
@@ -36,6 +74,9 @@ const (
 	diskStaging = "/rootfs"
 	diskOut     = "/out/rootfs.img"
 	diskVerity  = "/out/rootfs.img.verity"
+	diskHash    = "/out/rootfs.hash"
+	diskKata    = "/out/disk.img"
+	diskPieces  = "/in/pieces"
 	mke2fsPath  = "/etc/guestforge/mke2fs.conf"
 	debugfsPath = "/etc/guestforge/times.debugfs"
 )
@@ -80,6 +121,7 @@ fi
 const ext4FinishScript = debugfsScript + `rm -f "$2.dumpe2fs"
 e2fsck -fn "$2"
 sha256sum "$2" >"$2.sha256"
+stat -c %s "$2" >"$2.size"
 `
 
 // erofsScript: stage $1 in $2, run the mkfs.erofs argv after the first three
@@ -91,6 +133,7 @@ mkdir -p "$(dirname "$img")"
 "$@"
 truncate -s "%$ALIGN" "$img"
 sha256sum "$img" >"$img.sha256"
+stat -c %s "$img" >"$img.size"
 `
 
 // verityScript formats the hash tree $2 of the image $1 with the options after the
@@ -102,6 +145,42 @@ shift 2
 veritysetup format "$@" "$img" "$tree" >"$tree.txt"
 root=$(sed -n 's/^Root hash:[[:space:]]*//p' "$tree.txt")
 veritysetup verify "$img" "$tree" "$root"
+`
+
+// kataVerityScript formats the hash tree $2 of the filesystem $1 as Kata's
+// image_builder.sh does (--no-superblock: the tree starts at hash block 0 of p2,
+// the table's hash start), with the options after the first two arguments,
+// verifies it the way the guest's dm-verity table will read it, and records the
+// tree's size for the layout.
+const kataVerityScript = `set -eu
+img=$1 tree=$2
+shift 2
+veritysetup format --no-superblock "$@" "$img" "$tree" >"$tree.txt"
+root=$(sed -n 's/^Root hash:[[:space:]]*//p' "$tree.txt")
+veritysetup verify --no-superblock "$@" "$img" "$tree" "$root"
+stat -c %s "$tree" >"$tree.size"
+`
+
+// kataAssembleScript writes a Kata layout: $1 the image, $2 its size, $3/$4 the
+// filesystem and its byte offset, $5/$6 the hash tree and its offset ("-" for
+// none), then pairs of (sector-aligned byte offset, base64 file) for the tables
+// and the DAX block (diskimage.Pieces). The image starts as a hole of its full
+// size, so every gap reads as zeros, as diskimage.Write leaves it.
+const kataAssembleScript = `set -eu
+out=$1 size=$2 fs=$3 fsoff=$4 hash=$5 hashoff=$6
+shift 6
+rm -f "$out"
+truncate -s "$size" "$out"
+while [ $# -gt 0 ]; do
+	base64 -d "$2" | dd of="$out" bs=512 seek=$(($1 / 512)) conv=notrunc status=none
+	shift 2
+done
+dd if="$fs" of="$out" bs=1M seek=$((fsoff / 1048576)) conv=notrunc,sparse status=none
+if [ "$hash" != - ]; then
+	dd if="$hash" of="$out" bs=1M seek=$((hashoff / 1048576)) conv=notrunc,sparse status=none
+fi
+[ "$(stat -c %s "$out")" = "$size" ] || { echo "guestforge: $out grew past its planned $size bytes" >&2; exit 1; }
+sha256sum "$out" >"$out.sha256"
 `
 
 // DiskImage makes the rootfs image of r in the image builder: ext4 (mkfs.ext4 -d,
@@ -160,6 +239,30 @@ func (p *Pipeline) DiskImage(ctx context.Context, repo *Repo, r *Rootfs, spec Di
 	}
 	out := &DiskImage{FS: spec.FS}
 	out.SHA256 = digest
+	layout, err := ParseDiskLayout(string(spec.Layout))
+	if err != nil {
+		return nil, err
+	}
+	var dir *dagger.Directory
+	if layout == LayoutKata {
+		dir, err = p.kataDisk(ctx, ctr, r, spec, digest, out)
+	} else {
+		dir, err = p.rawDisk(ctx, ctr, r, spec, digest, out)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out.Dir = dir.WithTimestamps(int(r.Epoch))
+	p.Log.Info("image: built", "image", img, "arch", r.Arch.Name, "fs", spec.FS, "verity", spec.Verity,
+		"layout", layout, "sha256", out.SHA256[:16], "took", time.Since(start).Round(time.Millisecond))
+	return out, nil
+}
+
+// rawDisk exports the bare filesystem as the image and, with spec.Verity, a hash
+// tree file with a verity superblock and the dm-init command line that mounts the
+// pair as two virtio disks (LayoutRaw).
+func (p *Pipeline) rawDisk(ctx context.Context, ctr *dagger.Container, r *Rootfs, spec DiskSpec, digest string, out *DiskImage) (*dagger.Directory, error) {
+	img := r.Image.Name
 	dir := p.Client.Directory()
 	name := path.Join(r.Arch.Name, RootfsImageName(img))
 	if spec.Verity {
@@ -188,10 +291,117 @@ func (p *Pipeline) DiskImage(ctx context.Context, repo *Repo, r *Rootfs, spec Di
 	}
 	dir = dir.WithFile(name, ctr.File(diskOut))
 	out.Files = append([]string{name}, out.Files...)
-	out.Dir = dir.WithTimestamps(int(r.Epoch))
-	p.Log.Info("image: built", "image", img, "arch", r.Arch.Name, "fs", spec.FS, "verity", spec.Verity,
-		"sha256", digest[:16], "took", time.Since(start).Round(time.Millisecond))
-	return out, nil
+	return dir, nil
+}
+
+// kataDisk lays the filesystem out as Kata's runtime boots it (LayoutKata): with
+// spec.Verity the hash tree made without a superblock becomes p2, and
+// verity-<image>.params holds the kernel_verity_params value Kata's
+// configuration.toml takes; verity-<image>.cmdline is the root part of the kernel
+// command line Kata derives from it for a virtio-blk image. The layout is planned
+// here (internal/diskimage) and written in the image builder with dd from the
+// tables' bytes, so both front doors get the same image from the engine's cache.
+func (p *Pipeline) kataDisk(ctx context.Context, ctr *dagger.Container, r *Rootfs, spec DiskSpec, digest string, out *DiskImage) (*dagger.Directory, error) {
+	img := r.Image.Name
+	fsSize, err := fileSize(ctx, ctr, diskOut+".size")
+	if err != nil {
+		return nil, fmt.Errorf("image %s: size of the %s filesystem: %w", img, spec.FS, err)
+	}
+	var ls diskimage.Spec
+	ls.FilesystemSize = fsSize
+	ls.DiskID = DiskID(digest)
+	var verity *VerityInfo
+	if spec.Verity {
+		ctr = ctr.WithExec([]string{"sh", "-c", kataVerityScript, "sh", diskOut, diskHash,
+			"--hash=sha256", "--data-block-size=4096", "--hash-block-size=4096", "--salt=" + VeritySalt(digest)})
+		format, err := ctr.File(diskHash + ".txt").Contents(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("image %s: veritysetup format --no-superblock and verify: %w", img, execDetail(err))
+		}
+		v, err := ParseVerityFormat(format)
+		if err != nil {
+			return nil, fmt.Errorf("image %s: %w", img, err)
+		}
+		if v.DataBlocks*v.DataBlockSize != fsSize {
+			return nil, fmt.Errorf("image %s: veritysetup covered %d blocks of %d bytes, the filesystem has %d bytes", img, v.DataBlocks, v.DataBlockSize, fsSize)
+		}
+		if ls.HashTreeSize, err = fileSize(ctx, ctr, diskHash+".size"); err != nil {
+			return nil, fmt.Errorf("image %s: size of the hash tree: %w", img, err)
+		}
+		verity = &v
+	}
+	l, err := diskimage.Plan(ls)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: plan Kata's layout: %w", img, err)
+	}
+	pieces, err := diskimage.Pieces(l)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", img, err)
+	}
+	hash, hashOff := "-", "0"
+	if verity != nil {
+		hash, hashOff = diskHash, strconv.FormatInt(l.HashTree.Offset, 10)
+	}
+	args := []string{"sh", "-c", kataAssembleScript, "sh", diskKata, strconv.FormatInt(l.Size, 10),
+		diskOut, strconv.FormatInt(l.Filesystem.Offset, 10), hash, hashOff}
+	for i, pc := range pieces {
+		if pc.Offset%diskimage.SectorSize != 0 {
+			return nil, fmt.Errorf("image %s: %s at byte %d is not sector-aligned", img, pc.What, pc.Offset)
+		}
+		file := fmt.Sprintf("%s/%d.b64", diskPieces, i)
+		ctr = ctr.WithNewFile(file, base64.StdEncoding.EncodeToString(pc.Data))
+		args = append(args, strconv.FormatInt(pc.Offset, 10), file)
+	}
+	ctr = ctr.WithExec(args)
+	sum, err := ctr.File(diskKata + ".sha256").Contents(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: write Kata's layout (%d bytes): %w", img, l.Size, execDetail(err))
+	}
+	diskDigest, _, _ := strings.Cut(sum, " ")
+	if len(diskDigest) != 64 {
+		return nil, fmt.Errorf("image %s: sha256sum printed %q", img, sum)
+	}
+	// The artifact's digest is the disk's; the filesystem's stays the seed of its
+	// identifiers (UUIDs, salt, disk id) so they follow the content.
+	out.SHA256 = diskDigest
+	out.Layout = &l
+	dir := p.Client.Directory()
+	name := path.Join(r.Arch.Name, RootfsImageName(img))
+	dir = dir.WithFile(name, ctr.File(diskKata), dagger.DirectoryWithFileOpts{Permissions: 0o644})
+	out.Files = []string{name}
+	if verity != nil {
+		vp := kata.VerityParams{RootHash: verity.RootHash, Salt: verity.Salt, DataBlocks: uint64(verity.DataBlocks),
+			DataBlockSize: uint64(verity.DataBlockSize), HashBlockSize: uint64(verity.HashBlockSize)}
+		if err := vp.Validate(); err != nil {
+			return nil, fmt.Errorf("image %s: veritysetup's values are not a kernel_verity_params Kata accepts: %w", img, err)
+		}
+		root, err := kata.RootParams(string(spec.FS), true, false, &vp)
+		if err != nil {
+			return nil, fmt.Errorf("image %s: %w", img, err)
+		}
+		out.Verity, out.VerityParams, out.Cmdline = verity, &vp, kata.JoinParams(root)
+		pname := path.Join(r.Arch.Name, VerityParamsName(img))
+		cname := path.Join(r.Arch.Name, VerityCmdlineName(img))
+		hname := path.Join(r.Arch.Name, RootHashName)
+		dir = dir.WithNewFile(pname, vp.Format()+"\n").
+			WithNewFile(cname, out.Cmdline+"\n").
+			WithNewFile(hname, string(RootHashFile(map[string]string{img: verity.RootHash})))
+		out.Files = append(out.Files, pname, cname, hname)
+	}
+	return dir, nil
+}
+
+// fileSize reads a size file the scripts write with stat -c %s.
+func fileSize(ctx context.Context, ctr *dagger.Container, file string) (int64, error) {
+	text, err := ctr.File(file).Contents(ctx)
+	if err != nil {
+		return 0, execDetail(err)
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s says %q, not a size in bytes", file, text)
+	}
+	return n, nil
 }
 
 // ext4 makes the ext4 image in two execs: mkfs.ext4 -d from the staging tree with a

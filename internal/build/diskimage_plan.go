@@ -55,6 +55,13 @@ func ContentUUID(digest, purpose string) string {
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
+// DiskID derives the msdos disk identifier of a Kata-layout image from the
+// filesystem's digest: parted picks a random one, a reproducible image cannot.
+func DiskID(digest string) uint32 {
+	s := sha256.Sum256([]byte("guestforge disk id\n" + digest))
+	return uint32(s[0])<<24 | uint32(s[1])<<16 | uint32(s[2])<<8 | uint32(s[3])
+}
+
 // VeritySalt derives the dm-verity salt from the image digest: fixed for the content,
 // unpredictable before it.
 func VeritySalt(imageDigest string) string {
@@ -317,7 +324,10 @@ func RootHashFile(hashes map[string]string) []byte {
 func RootfsImageName(image string) string   { return "rootfs-" + image + ".img" }
 func VerityTreeName(image string) string    { return RootfsImageName(image) + ".verity" }
 func VerityCmdlineName(image string) string { return "verity-" + image + ".cmdline" }
-func InitrdName(image string) string        { return "initrd-" + image + ".img" }
+
+// VerityParamsName holds an image's kernel_verity_params value (Kata layout).
+func VerityParamsName(image string) string { return "verity-" + image + ".params" }
+func InitrdName(image string) string       { return "initrd-" + image + ".img" }
 
 // RootHashName is the per-arch root hash list.
 const RootHashName = "root_hash.txt"
