@@ -133,3 +133,9 @@ func parseCount(values map[string]string, key, veritysetupLabel string) (uint64,
 	}
 	return n, nil
 }
+
+// RootHashFile is the content of Kata's root_hash_<variant>.txt for v: the
+// Format string and a newline, as setup_verity writes it with printf '%s\n'.
+func (v VerityParams) RootHashFile() []byte {
+	return []byte(v.Format() + "\n")
+}
