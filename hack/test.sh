@@ -3,6 +3,10 @@
 # and .ci/run run; it provisions what it needs (Debian packages, Go tools, a Dagger
 # engine when none is reachable) and fails, never skips, when something is missing in CI.
 set -euo pipefail
+# No failure ends the script without a word: errtrace carries the ERR trap into functions,
+# where set -e alone exits silently. Handled failures (if, ||, &&) do not fire it.
+set -o errtrace
+trap 'printf "%s: line %s: \`%s\` failed (exit %s); the lines above say why, or rerun with bash -x\n" "hack/test.sh" "$LINENO" "$BASH_COMMAND" "$?" >&2' ERR
 cd "$(dirname "$0")/.."
 export GOFLAGS=-mod=mod GONOSUMDB=github.com/dagger/dagger,dagger.io/dagger
 export PATH=/var/cache/guestforge/bin:$PATH
