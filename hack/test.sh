@@ -31,6 +31,20 @@ staticcheck ./...
 step "tier 1: unit tests (no engine), -race on the pure packages"
 go test -race -count=1 ./...
 
+fuzztime=${GUESTFORGE_FUZZTIME:-5s}
+step "fuzz: every Go fuzz target for $fuzztime each"
+# Found by grep so a target someone adds runs without editing this list. go test -fuzz takes
+# one package and one target at a time. ci/ is its own module and needs generated code.
+fuzzed=0
+while IFS= read -r file; do
+  case $file in ./ci/*) continue ;; esac
+  while IFS= read -r target; do
+    go test -count=1 -run '^$' -fuzz "^$target\$" -fuzztime "$fuzztime" "$(dirname "$file")" </dev/null
+    fuzzed=$((fuzzed + 1))
+  done < <(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$file")
+done < <(grep -rl --include='*_test.go' '^func Fuzz' . | sort)
+if [ "$fuzzed" -eq 0 ]; then echo "hack/test.sh: found no Go fuzz target: is the grep above broken?" >&2; exit 1; fi
+
 step "kernel fragments vs the real Kconfig of the pinned series (every arch x variant)"
 go test -tags kernelsrc -count=1 -timeout 60m ./internal/kconfig/
 
