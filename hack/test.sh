@@ -21,6 +21,7 @@ hack/tools.sh
 mkdir -p /var/cache/guestforge/logs
 (go run ./internal/boot/fixturecmd -image images/systemd.yaml && go run ./internal/boot/fixturecmd -minbase) \
   >/var/cache/guestforge/logs/fixtures.log 2>&1 &
+fixtures=$!
 
 step "static checks: gofmt, go vet, staticcheck"
 unformatted=$(git ls-files -z '*.go' | xargs -0 gofmt -l)
@@ -55,6 +56,11 @@ eval "$engine_env"
 go test -tags engine -count=1 -timeout 60m ./...
 
 step "tier 3: boot tests (QEMU, TCG)"
+# The background job's output went to its log: a failure there must say where to look.
+if ! wait "$fixtures"; then
+  echo "hack/test.sh: building the boot tier's rootfs fixtures failed: see /var/cache/guestforge/logs/fixtures.log" >&2
+  exit 1
+fi
 go test -tags boot -count=1 -timeout 30m ./...
 
 step "all tiers passed"
