@@ -36,15 +36,17 @@ const networkState = `state() {
 }
 `
 
-// What the engine's CNI config (bridge with ipMasq, firewall plugin) leaves behind, next to
-// rules and a chain of someone else's that must survive.
-const cniLeftovers = `
-ip link add dagger0 type bridge
+// Someone else's rules and chain, which cleanup_network must leave alone.
+const foreignRules = `
 iptables -t filter -A INPUT -s 192.0.2.1/32 -j DROP
 iptables -t nat -A POSTROUTING -s 192.0.2.0/24 -j MASQUERADE
 iptables -t filter -N KEEP-ME
 iptables -t filter -A KEEP-ME -s 198.51.100.0/24 -j ACCEPT
-state before
+`
+
+// What the engine's CNI config (bridge with ipMasq, firewall plugin) leaves behind.
+const cniLeftovers = `
+ip link add dagger0 type bridge
 iptables -t nat -N CNI-0123456789abcdef01234567
 iptables -t nat -A POSTROUTING -s 10.87.0.5/32 -m comment --comment 'name: "dagger" id: "a b"' -j CNI-0123456789abcdef01234567
 iptables -t nat -A CNI-0123456789abcdef01234567 -d 10.87.0.0/16 -m comment --comment 'name: "dagger" id: "a b"' -j ACCEPT
@@ -55,14 +57,12 @@ iptables -t filter -A FORWARD -m comment --comment "CNI firewall plugin rules" -
 iptables -t filter -A CNI-FORWARD -m comment --comment "CNI firewall plugin admin overrides" -j CNI-ADMIN
 iptables -t filter -A CNI-FORWARD -d 10.87.0.5/32 -j ACCEPT
 iptables -t filter -A FORWARD -o dagger0 -j ACCEPT
-state leftovers
 `
 
 func TestCleanupNetworkRemovesBridgeAndCNIRules(t *testing.T) {
 	requireNetns(t)
 	_, env := engineDir(t)
-	// The bridge must exist in "before" only for the leftovers: take it out of that view.
-	script := sourceEngine + networkState + strings.Replace(cniLeftovers, "state before", "ip link del dagger0\nstate before\nip link add dagger0 type bridge", 1) +
+	script := sourceEngine + networkState + foreignRules + "state before\n" + cniLeftovers + "state leftovers\n" +
 		"cleanup_network\nstate after\n"
 	res := run(t, env, "unshare", "-n", "bash", "-c", script)
 	if res.code != 0 || res.stderr != "" {
@@ -101,6 +101,15 @@ func TestEngineStatusNotProvisioned(t *testing.T) {
 	if res.code != 3 || res.stdout != "stopped (not provisioned)\n" || res.stderr != "" {
 		t.Errorf("engine.sh status with nothing in %s: exit %d, stdout %q, stderr %q; want exit 3, %q and no message",
 			dir, res.code, res.stdout, res.stderr, "stopped (not provisioned)\n")
+	}
+}
+
+func TestEngineUnknownCommand(t *testing.T) {
+	_, env := engineDir(t)
+	res := run(t, env, "bash", "hack/airgap/engine.sh", "stat")
+	const first = "engine.sh: error: unknown command 'stat'\nhack/airgap/engine.sh: a Dagger engine on a host"
+	if res.code != 2 || res.stdout != "" || !strings.HasPrefix(res.stderr, first) || !strings.Contains(res.stderr, "engine.sh status ") {
+		t.Errorf("engine.sh stat: exit %d, stdout %q, stderr %q; want exit 2 and stderr starting %q, then the usage", res.code, res.stdout, res.stderr, first)
 	}
 }
 
