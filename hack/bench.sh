@@ -22,6 +22,10 @@
 # BENCH_OUT (default dist/bench.json) is where the JSON goes. Provisions Debian packages and a
 # Dagger engine like the main job. Exit 0 when everything asked for was measured.
 set -euo pipefail
+# No failure ends the script without a word: errtrace carries the ERR trap into functions,
+# where set -e alone exits silently. Handled failures (if, ||, &&) do not fire it.
+set -o errtrace
+trap 'printf "%s: line %s: \`%s\` failed (exit %s); the lines above say why, or rerun with bash -x\n" "hack/bench.sh" "$LINENO" "$BASH_COMMAND" "$?" >&2' ERR
 cd "$(dirname "$0")/.."
 export GOFLAGS=-mod=mod GONOSUMDB=github.com/dagger/dagger,dagger.io/dagger
 runs=${BENCH_RUNS:-3}
@@ -49,14 +53,18 @@ calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
 measure() {
 	local name=$1 t wall user sys
 	shift
-	t=$( { TIMEFORMAT='%R %U %S'; time "$@" >/dev/null 2>&1; } 2>&1 )
+	# The command's output is thrown away for the timing: on failure, say which one to rerun.
+	t=$( { TIMEFORMAT='%R %U %S'; time "$@" >/dev/null 2>&1; } 2>&1 ) ||
+		{ echo "bench: $name: '$*' failed; run it by hand to see why" >&2; exit 1; }
 	read -r wall user sys <<<"$t"
 	echo "$wall $(calc "$user + $sys")" >>"$work/$name.times"
 }
 best() { sort -n "$work/$1.times" | head -1; }
-# bench_metric LOG UNIT: the value go test -bench printed before UNIT.
+# bench_metric LOG UNIT: the value go test -bench printed before UNIT. Call it in an assignment
+# of its own: inside another command's arguments its failure would go unnoticed.
 bench_metric() {
-	awk -v unit="$2" '/^Benchmark/ { for (i = 2; i < NF; i++) if ($(i + 1) == unit) v = $i } END { if (v == "") exit 1; print v }' "$1"
+	awk -v unit="$2" '/^Benchmark/ { for (i = 2; i < NF; i++) if ($(i + 1) == unit) v = $i } END { if (v == "") exit 1; print v }' "$1" ||
+		{ echo "bench: $1 has no $2 metric: the benchmark failed or was skipped (see $1)" >&2; exit 1; }
 }
 
 if want initrd; then
@@ -109,7 +117,10 @@ if want kernel; then
 	say "kernel: pipeline vs bare make -j ($karch, test variant; builds the kernel $((2 * kruns)) times)"
 	log=$logs/bench-kernel.log
 	GUESTFORGE_BENCH_ARCH=$karch GUESTFORGE_BENCH_PAIRS=$kruns go test -tags engine -run '^$' -bench BenchmarkKernelPipelineVsHost -benchtime 1x -timeout $((60 + 60 * kruns))m ./internal/build/ | tee "$log" >&2
-	echo "kernel arch=$karch variant=test pipeline_s=$(bench_metric "$log" pipeline-s) host_s=$(bench_metric "$log" host-s) ratio=$(bench_metric "$log" ratio)" >>"$raw"
+	pipeline_s=$(bench_metric "$log" pipeline-s)
+	host_s=$(bench_metric "$log" host-s)
+	ratio=$(bench_metric "$log" ratio)
+	echo "kernel arch=$karch variant=test pipeline_s=$pipeline_s host_s=$host_s ratio=$ratio" >>"$raw"
 else
 	echo "skipped kernel BENCH_SKIP (it builds a kernel twice with the cache off)" >>"$raw"
 fi
@@ -135,13 +146,15 @@ if want warm || want boot || want size; then
 	fi
 	if want boot; then
 		kernel=$(find "$dist/$warm_arch" -name 'vmlinuz-*' ! -name '*.sigstore.json' | sort | head -1)
-		[ -n "$kernel" ] || kernel=$(find "$dist/$warm_arch" -name 'vmlinux-*' | sort | head -1)
+		[ -n "$kernel" ] || kernel=$(find "$dist/$warm_arch" -name 'vmlinux-*' ! -name '*.sigstore.json' | sort | head -1)
+		[ -n "$kernel" ] || { echo "bench: the warm build left no vmlinuz-* or vmlinux-* in $dist/$warm_arch (see $logs/bench-warm.log)" >&2; exit 1; }
 		initrd=$dist/$warm_arch/initrd-default.img
 		say "boot: QEMU to the probe line ($(basename "$kernel") + initrd-default.img)"
 		log=$logs/bench-boot.log
 		GUESTFORGE_BENCH_ARCH=$warm_arch GUESTFORGE_BENCH_KERNEL=$kernel GUESTFORGE_BENCH_INITRD=$initrd \
 			go test -tags boot -run '^$' -bench BenchmarkBootToProbe -benchtime 1x -timeout 15m ./internal/build/ | tee "$log" >&2
-		echo "boot arch=$warm_arch kernel=$(basename "$kernel") initrd=$(basename "$initrd") seconds=$(bench_metric "$log" boot-s)" >>"$raw"
+		boot_s=$(bench_metric "$log" boot-s)
+		echo "boot arch=$warm_arch kernel=$(basename "$kernel") initrd=$(basename "$initrd") seconds=$boot_s" >>"$raw"
 	else
 		echo "skipped boot BENCH_SKIP" >>"$raw"
 	fi

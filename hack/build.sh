@@ -16,6 +16,10 @@
 # Provisions what it needs: Debian packages, and a Dagger engine when none is reachable
 # (hack/airgap/engine.sh ensure prints nothing when Docker or an engine is already there).
 set -euo pipefail
+# No failure ends the script without a word: errtrace carries the ERR trap into functions,
+# where set -e alone exits silently. Handled failures (if, ||, &&) do not fire it.
+set -o errtrace
+trap 'printf "%s: line %s: \`%s\` failed (exit %s); the lines above say why, or rerun with bash -x\n" "hack/build.sh" "$LINENO" "$BASH_COMMAND" "$?" >&2' ERR
 cd "$(dirname "$0")/.."
 export GOFLAGS=-mod=mod GONOSUMDB=github.com/dagger/dagger,dagger.io/dagger
 

@@ -3,6 +3,10 @@
 # and .ci/run run; it provisions what it needs (Debian packages, Go tools, a Dagger
 # engine when none is reachable) and fails, never skips, when something is missing in CI.
 set -euo pipefail
+# No failure ends the script without a word: errtrace carries the ERR trap into functions,
+# where set -e alone exits silently. Handled failures (if, ||, &&) do not fire it.
+set -o errtrace
+trap 'printf "%s: line %s: \`%s\` failed (exit %s); the lines above say why, or rerun with bash -x\n" "hack/test.sh" "$LINENO" "$BASH_COMMAND" "$?" >&2' ERR
 cd "$(dirname "$0")/.."
 export GOFLAGS=-mod=mod GONOSUMDB=github.com/dagger/dagger,dagger.io/dagger
 export PATH=/var/cache/guestforge/bin:$PATH
@@ -17,6 +21,7 @@ hack/tools.sh
 mkdir -p /var/cache/guestforge/logs
 (go run ./internal/boot/fixturecmd -image images/systemd.yaml && go run ./internal/boot/fixturecmd -minbase) \
   >/var/cache/guestforge/logs/fixtures.log 2>&1 &
+fixtures=$!
 
 step "static checks: gofmt, go vet, staticcheck"
 unformatted=$(git ls-files -z '*.go' | xargs -0 gofmt -l)
@@ -26,6 +31,20 @@ staticcheck ./...
 
 step "tier 1: unit tests (no engine), -race on the pure packages"
 go test -race -count=1 ./...
+
+fuzztime=${GUESTFORGE_FUZZTIME:-5s}
+step "fuzz: every Go fuzz target for $fuzztime each"
+# Found by grep so a target someone adds runs without editing this list. go test -fuzz takes
+# one package and one target at a time. ci/ is its own module and needs generated code.
+fuzzed=0
+while IFS= read -r file; do
+  case $file in ./ci/*) continue ;; esac
+  while IFS= read -r target; do
+    go test -count=1 -run '^$' -fuzz "^$target\$" -fuzztime "$fuzztime" "$(dirname "$file")" </dev/null
+    fuzzed=$((fuzzed + 1))
+  done < <(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$file")
+done < <(grep -rl --include='*_test.go' '^func Fuzz' . | sort)
+if [ "$fuzzed" -eq 0 ]; then echo "hack/test.sh: found no Go fuzz target: is the grep above broken?" >&2; exit 1; fi
 
 step "kernel fragments vs the real Kconfig of the pinned series (every arch x variant)"
 go test -tags kernelsrc -count=1 -timeout 60m ./internal/kconfig/
@@ -37,6 +56,11 @@ eval "$engine_env"
 go test -tags engine -count=1 -timeout 60m ./...
 
 step "tier 3: boot tests (QEMU, TCG)"
+# The background job's output went to its log: a failure there must say where to look.
+if ! wait "$fixtures"; then
+  echo "hack/test.sh: building the boot tier's rootfs fixtures failed: see /var/cache/guestforge/logs/fixtures.log" >&2
+  exit 1
+fi
 go test -tags boot -count=1 -timeout 30m ./...
 
 step "all tiers passed"

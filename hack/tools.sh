@@ -2,6 +2,10 @@
 # Install the Go-built tools the suite checks against, pinned, into a fixed cache
 # outside the clone so a CI run right after a session reuses them.
 set -euo pipefail
+# No failure ends the script without a word: errtrace carries the ERR trap into functions,
+# where set -e alone exits silently. Handled failures (if, ||, &&) do not fire it.
+set -o errtrace
+trap 'printf "%s: line %s: \`%s\` failed (exit %s); the lines above say why, or rerun with bash -x\n" "hack/tools.sh" "$LINENO" "$BASH_COMMAND" "$?" >&2' ERR
 bin=${GUESTFORGE_BIN:-/var/cache/guestforge/bin}
 mkdir -p "$bin"
 # name  module@version
@@ -18,6 +22,7 @@ for row in "${tools[@]}"; do
     continue
   fi
   echo "hack/tools.sh: go install $pkg" >&2
-  GOBIN="$bin" CGO_ENABLED=0 GOFLAGS= go install "$pkg"
+  GOBIN="$bin" CGO_ENABLED=0 GOFLAGS='' go install "$pkg" ||
+    { echo "hack/tools.sh: go install $pkg failed (see above): is the Go module proxy reachable?" >&2; exit 1; }
   echo "$pkg" >"$stamp"
 done

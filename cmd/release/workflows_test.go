@@ -113,7 +113,8 @@ func TestWorkflowsPinDaggerAsGoMod(t *testing.T) {
 	if want == "" {
 		t.Fatal("go.mod does not require dagger.io/dagger")
 	}
-	pinned := regexp.MustCompile(`^dagger/dagger-for-github@v[0-9]+\.[0-9]+\.[0-9]+$`)
+	// The commit-and-comment form is TestWorkflowActionsPinnedBySHA's to check.
+	pinned := regexp.MustCompile(`^dagger/dagger-for-github@[0-9a-f]{40}$`)
 	for _, name := range []string{"ci.yaml", "release.yaml"} {
 		w := loadWorkflow(t, name)
 		if w.Env["DAGGER_VERSION"] != want {
@@ -127,7 +128,7 @@ func TestWorkflowsPinDaggerAsGoMod(t *testing.T) {
 				}
 				uses++
 				if !pinned.MatchString(s.Uses) {
-					t.Errorf("%s: %s is not pinned to a version", name, s.Uses)
+					t.Errorf("%s: %s is not pinned to a commit SHA", name, s.Uses)
 				}
 				if s.With["version"] != "${{ env.DAGGER_VERSION }}" {
 					t.Errorf("%s: %s installs Dagger %q, not env.DAGGER_VERSION", name, s.Uses, s.With["version"])

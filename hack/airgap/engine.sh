@@ -16,11 +16,19 @@
 # Everything lives under $GUESTFORGE_ENGINE_DIR (default /var/cache/guestforge/engine).
 # Progress goes to stderr; stdout carries only export lines. Every step is cached by a key
 # of its inputs, so a second `ensure` is a few file checks.
+#
+# Sourcing the script (`. hack/airgap/engine.sh`) defines its functions and runs no command,
+# so tests can call one function in isolation (hack/hacktest).
 set -euo pipefail
+# No failure ends the script without a word: errtrace carries the ERR trap into functions,
+# where set -e alone exits silently. Handled failures (if, ||, &&) do not fire it.
+set -o errtrace
+trap 'printf "%s: line %s: \`%s\` failed (exit %s); the lines above say why, or rerun with bash -x\n" "hack/airgap/engine.sh" "$LINENO" "$BASH_COMMAND" "$?" >&2' ERR
 
 readonly DAGGER_VERSION=v0.19.10 # newest dagger whose whole dependency graph the Go proxy serves
 readonly ROOT=${GUESTFORGE_ENGINE_DIR:-/var/cache/guestforge/engine}
-readonly REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+readonly REPO
 readonly SELF="$REPO/hack/airgap/engine.sh"
 readonly SOCK="$ROOT/run/engine.sock"
 readonly PIDFILE="$ROOT/engine.pid"
@@ -84,14 +92,23 @@ need_host_tools() {
 	[ "$(id -u)" -eq 0 ] || die "the native engine needs root (mount namespaces, bridges, iptables)"
 }
 
+# module_dir prints where the Go module cache holds MODULE@VERSION, downloading it first.
+module_dir() {
+	local dir
+	# A failed download must reach the die, not end the script at the assignment.
+	dir=$(go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') || true
+	[ -d "$dir" ] || die "go mod download $1 failed (see the go output above): is the Go module proxy reachable (GOPROXY=$(go env GOPROXY))?"
+	printf '%s\n' "$dir"
+}
+
 # The dagger module zip lacks its two nested modules (sdk/go and engine/distconsts) that its
 # go.mod replaces to local paths: refill sdk/go from dagger.io/dagger at the same version and
 # distconsts from hack/airgap/distconsts.
 fetch_source() {
 	local mod sdk
-	mod=$(go mod download -json "github.com/dagger/dagger@$DAGGER_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-	sdk=$(go mod download -json "dagger.io/dagger@$DAGGER_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-	[ -d "$mod" ] && [ -d "$sdk" ] || die "go mod download of dagger $DAGGER_VERSION failed: is the Go module proxy reachable (GOPROXY=$(go env GOPROXY))?"
+	# module_dir's die has said why: exit without the ERR trap repeating it.
+	mod=$(module_dir "github.com/dagger/dagger@$DAGGER_VERSION") || exit 1
+	sdk=$(module_dir "dagger.io/dagger@$DAGGER_VERSION") || exit 1
 	rm -rf "$ROOT/src"
 	cp -r "$mod" "$ROOT/src"
 	chmod -R u+w "$ROOT/src"
@@ -112,14 +129,16 @@ build_binaries() {
 	say "building dagger CLI, engine, init, dnsname, codegen (about 7 min on 2 cores with cold Go caches)"
 	local ld="-s -w -X github.com/dagger/dagger/engine.Version=$DAGGER_VERSION -X github.com/dagger/dagger/engine.Tag=$DAGGER_VERSION"
 	mkdir -p "$ROOT/bin"
+	# set -e does not apply inside a group that has an || after it: && makes the first failing
+	# build the group's status instead of the last build's.
 	(
-		cd "$ROOT/src"
-		export CGO_ENABLED=0
-		go build -trimpath -ldflags "$ld" -o "$ROOT/bin/dagger" ./cmd/dagger
-		go build -trimpath -ldflags "$ld" -o "$ROOT/bin/dagger-engine" ./cmd/engine
-		go build -trimpath -ldflags "-s -w" -o "$ROOT/bin/dagger-init" ./cmd/init
-		go build -trimpath -ldflags "-s -w" -o "$ROOT/bin/dnsname" ./cmd/dnsname
-		go build -trimpath -ldflags "$ld" -o "$ROOT/bin/codegen" ./cmd/codegen
+		cd "$ROOT/src" &&
+			export CGO_ENABLED=0 &&
+			go build -trimpath -ldflags "$ld" -o "$ROOT/bin/dagger" ./cmd/dagger &&
+			go build -trimpath -ldflags "$ld" -o "$ROOT/bin/dagger-engine" ./cmd/engine &&
+			go build -trimpath -ldflags "-s -w" -o "$ROOT/bin/dagger-init" ./cmd/init &&
+			go build -trimpath -ldflags "-s -w" -o "$ROOT/bin/dnsname" ./cmd/dnsname &&
+			go build -trimpath -ldflags "$ld" -o "$ROOT/bin/codegen" ./cmd/codegen
 	) || die "building dagger $DAGGER_VERSION from $ROOT/src failed (see the go output above)"
 	# The CLI gets a directory of its own so PATH does not expose the engine's helpers.
 	mkdir -p "$ROOT/cli"
@@ -141,7 +160,8 @@ build_base_image() {
 		"deb http://deb.debian.org/debian $BASE_SUITE main" \
 		"deb http://deb.debian.org/debian-security $BASE_SUITE-security main" >"$ROOT/logs/mmdebstrap-base.log" 2>&1 ||
 		die "mmdebstrap failed, see $ROOT/logs/mmdebstrap-base.log (is deb.debian.org reachable?)"
-	"$ROOT/bin/mkoci" -arch "$(dpkg --print-architecture)" "$ROOT/images/base-$BASE_SUITE.rootfs.tar" "$img.tmp"
+	"$ROOT/bin/mkoci" -arch "$(dpkg --print-architecture)" "$ROOT/images/base-$BASE_SUITE.rootfs.tar" "$img.tmp" ||
+		die "mkoci could not convert $ROOT/images/base-$BASE_SUITE.rootfs.tar into an OCI archive (see its output above)"
 	mv "$img.tmp" "$img"
 	rm -f "$ROOT/images/base-$BASE_SUITE.rootfs.tar"
 	stamp_set base "$key"
@@ -161,12 +181,9 @@ build_gosdk_image() {
 	if running; then stop_engine; fi
 	start_engine
 	say "building the Go SDK runtime image with the engine (about 2.5 min)"
-	(
-		cd "$REPO"
-		export _EXPERIMENTAL_DAGGER_RUNNER_HOST="unix://$SOCK" _EXPERIMENTAL_DAGGER_CLI_BIN="$ROOT/bin/dagger"
+	(cd "$REPO" && _EXPERIMENTAL_DAGGER_RUNNER_HOST="unix://$SOCK" _EXPERIMENTAL_DAGGER_CLI_BIN="$ROOT/bin/dagger" \
 		go run ./hack/airgap/gosdkimage -base "$ROOT/images/base-$BASE_SUITE.oci.tar" \
-			-goroot "$(go env GOROOT)" -codegen "$ROOT/bin/codegen" -sdk "$ROOT/src/sdk/go" -out "$img.tmp"
-	) || die "building the Go SDK runtime image failed (engine log: $LOG)"
+		-goroot "$(go env GOROOT)" -codegen "$ROOT/bin/codegen" -sdk "$ROOT/src/sdk/go" -out "$img.tmp") || die "building the Go SDK runtime image failed (engine log: $LOG)"
 	mv "$img.tmp" "$img"
 	stop_engine
 	stamp_set gosdk "$key"
@@ -195,9 +212,11 @@ running() {
 # content dir, as it does in its own image. A private mount namespace gives it those paths
 # without changing the host's view of them.
 prepare_namespace() {
-	local ns="$ROOT/ns"
+	local ns="$ROOT/ns" runc
+	# provision checked the host tools, but a later start may find runc uninstalled.
+	runc=$(command -v runc) || die "runc not on PATH: install the Debian package runc (hack/deps.sh installs it)"
 	mkdir -p "$ns"/{usr-local-bin,opt/cni/bin,etc-up/dagger,etc-work,content,cacerts} "$ROOT/state" "$ROOT/run" "$ROOT/logs"
-	ln -sf "$(command -v runc)" "$ns/usr-local-bin/runc"
+	ln -sf "$runc" "$ns/usr-local-bin/runc"
 	cp -f "$ROOT/bin/dagger-init" "$ns/usr-local-bin/dagger-init"
 	local p
 	for p in bridge loopback firewall host-local; do ln -sf "/usr/lib/cni/$p" "$ns/opt/cni/bin/$p"; done
@@ -216,7 +235,7 @@ prepare_namespace() {
 		"${ENGINE_GC_MIN_FREE:-15GB}" >"$ns/etc-up/dagger/engine.json"
 	# Unpacking 300 MB of blobs takes a while on a busy machine: only when the image changed.
 	local digest
-	digest=$(gosdk_digest)
+	digest=$(gosdk_digest) || exit 1 # gosdk_digest's die has said why
 	if [ "$(cat "$ns/content/.digest" 2>/dev/null)" != "$digest" ]; then
 		rm -rf "$ns/content/blobs" "$ns/content/.digest"
 		if [ -n "$digest" ]; then
@@ -242,11 +261,12 @@ gosdk_digest() {
 # execs, so the pid file names the engine.
 run_engine() {
 	local ns="$ROOT/ns" sdkenv=() digest
-	digest=$(gosdk_digest)
+	digest=$(gosdk_digest) || exit 1 # gosdk_digest's die has said why
 	# Without this the engine would pull golang:alpine for `dagger call` on a Go module.
 	if [ -n "$digest" ]; then sdkenv=("DAGGER_GO_SDK_MANIFEST_DIGEST=$digest"); fi
 	echo $$ >"$PIDFILE"
 	ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
+	# shellcheck disable=SC2016 # the inner sh expands its own positional parameters
 	exec unshare --mount --propagation private -- /bin/sh -c '
 		set -e
 		ns=$1 root=$2 sock=$3; shift 3
@@ -270,7 +290,7 @@ start_engine() {
 	stamp_ok bin "$(bin_key)" || die "engine not provisioned: run '$SELF provision' first"
 	prepare_namespace
 	rm -f "$SOCK"
-	[ -f "$LOG" ] && mv -f "$LOG" "$LOG.1"
+	if [ -f "$LOG" ]; then mv -f "$LOG" "$LOG.1"; fi
 	local t0 i
 	t0=$(now)
 	setsid "$SELF" _run </dev/null >"$LOG" 2>&1 3>&- 9>&- &
@@ -290,7 +310,8 @@ stop_engine() {
 	if running_pid; then
 		pid=$(cat "$PIDFILE")
 		say "stopping engine (pid $pid)"
-		kill -TERM "$pid"
+		# It may exit between the check and the signal: that is a stop, not an error.
+		kill -TERM "$pid" 2>/dev/null || true
 		for i in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
 		if kill -0 "$pid" 2>/dev/null; then
 			say "engine ignored SIGTERM for 30 s, sending SIGKILL"
@@ -306,22 +327,33 @@ stop_engine() {
 # namespace; remove both so a stopped engine leaves the host as it found it.
 cleanup_network() {
 	if ip link show "$BRIDGE" >/dev/null 2>&1; then
-		ip link del "$BRIDGE" || say "warning: could not delete bridge $BRIDGE"
+		ip link del "$BRIDGE" || say "warning: could not delete bridge $BRIDGE: run 'ip link del $BRIDGE' as root"
 	fi
-	local table rule chain
+	# The CNI plugins write their rules through the iptables binary: without it there are none.
+	command -v iptables >/dev/null || return 0
+	# rules that jump to CNI chains or name the bridge or its subnet
+	local ours="^-A .*(-j CNI-|$BRIDGE|10\\.87\\.0\\.0/16)"
+	local table rules rule chain chains
 	for table in filter nat; do
-		# rules that jump to CNI chains or name the bridge, then the CNI chains themselves
-		# A host that never ran the engine has no such rule: grep's "nothing found" (exit 1)
-		# must not end the script under pipefail.
-		iptables -t "$table" -S 2>/dev/null | { grep -E '^-A .*(-j CNI-|dagger0|10\.87\.0\.0/16)' || true; } | while read -r rule; do
-			# iptables -S quotes comments the way a shell does: eval undoes that quoting.
-			eval "iptables -t $table ${rule/-A/-D}" 2>/dev/null || true
+		# A table this kernel cannot list holds none of the engine's rules.
+		rules=$(iptables -t "$table" -S 2>/dev/null) || continue
+		# A host that never ran the engine has none of them: finding nothing is the normal case,
+		# so the rules are matched here rather than by a grep whose "no match" ends the script.
+		chains=()
+		while IFS= read -r rule; do
+			if [[ $rule == "-N CNI-"* ]]; then chains+=("${rule#-N }"); fi
+			if [[ $rule =~ $ours ]]; then
+				# iptables -S quotes comments the way a shell does: eval undoes that quoting.
+				eval "iptables -t $table ${rule/-A/-D}" 2>/dev/null ||
+					say "warning: could not delete the $table rule '$rule'"
+			fi
+		done <<<"$rules"
+		# CNI chains jump to each other: empty them all before deleting any.
+		for chain in "${chains[@]}"; do
+			iptables -t "$table" -F "$chain" 2>/dev/null || say "warning: could not flush $table chain $chain"
 		done
-		for chain in $(iptables -t "$table" -S 2>/dev/null | sed -n 's/^-N \(CNI-[^ ]*\).*/\1/p'); do
-			iptables -t "$table" -F "$chain" 2>/dev/null || true
-		done
-		for chain in $(iptables -t "$table" -S 2>/dev/null | sed -n 's/^-N \(CNI-[^ ]*\).*/\1/p'); do
-			iptables -t "$table" -X "$chain" 2>/dev/null || true
+		for chain in "${chains[@]}"; do
+			iptables -t "$table" -X "$chain" 2>/dev/null || say "warning: could not delete $table chain $chain"
 		done
 	done
 }
@@ -376,15 +408,19 @@ status() {
 	return 3
 }
 
+# Sourced: the functions are defined, nothing runs.
+if [[ ${BASH_SOURCE[0]} != "$0" ]]; then return 0; fi
+
 case "${1:-}" in
 provision) with_lock provision ;;
 start) with_lock start_engine ;;
 stop) with_lock stop_engine ;;
-status) status ;;
+status) status || exit $? ;; # exit 3 (stopped) is an answer, not a failure for the ERR trap
 env) print_env ;;
 ensure) with_lock ensure ;;
 _run) run_engine ;;
 *)
+	if [ -n "${1:-}" ]; then say "error: unknown command '$1'"; fi
 	sed -n '2,17p' "$SELF" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 	;;
