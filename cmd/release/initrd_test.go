@@ -46,7 +46,7 @@ func TestInitrdCommand(t *testing.T) {
 	if err != nil || code != 0 {
 		t.Fatalf("pack: %v (exit %d)", err, code)
 	}
-	if !strings.Contains(out, "7 entries") || !strings.Contains(out, "zstd (init agent, x86_64, epoch 1767225600)") {
+	if !strings.Contains(out, "10 entries") || !strings.Contains(out, "zstd (init agent, x86_64, epoch 1767225600)") {
 		t.Fatalf("pack printed %q", out)
 	}
 	again := filepath.Join(dir, "again.img")
@@ -63,9 +63,12 @@ func TestInitrdCommand(t *testing.T) {
 		"crw------- 0/0        5,1 2026-01-01T00:00:00Z dev/console\n" +
 		"crw-rw-rw- 0/0        1,3 2026-01-01T00:00:00Z dev/null\n" +
 		"drwxr-xr-x 0/0          0 2026-01-01T00:00:00Z etc\n" +
-		"-rwxr-xr-x 0/0         21 2026-01-01T00:00:00Z init\n" +
+		"lrwxrwxrwx 0/0         10 2026-01-01T00:00:00Z init -> /sbin/init\n" +
 		"drwxr-xr-x 0/0          0 2026-01-01T00:00:00Z sbin\n" +
-		"lrwxrwxrwx 0/0          5 2026-01-01T00:00:00Z sbin/init -> /init\n"
+		"lrwxrwxrwx 0/0         19 2026-01-01T00:00:00Z sbin/init -> /usr/bin/kata-agent\n" +
+		"drwxr-xr-x 0/0          0 2026-01-01T00:00:00Z usr\n" +
+		"drwxr-xr-x 0/0          0 2026-01-01T00:00:00Z usr/bin\n" +
+		"-rwxr-xr-x 0/0         21 2026-01-01T00:00:00Z usr/bin/kata-agent\n"
 	if out != want {
 		t.Fatalf("ls:\n%s\nwant:\n%s", out, want)
 	}

@@ -36,8 +36,8 @@ type Builder struct {
 	// Open connects to the engine and opens the checkout. Only Build calls it, so a
 	// dry run needs no engine.
 	Open func(ctx context.Context, r *cut.Release) (*Session, error)
-	// FS of the rootfs images (default ext4); images always get dm-verity, as the
-	// plan promises rootfs-<image>.img.verity.
+	// FS of the rootfs images (default ext4); images always get dm-verity in Kata's
+	// layout, as the plan promises verity-<image>.params.
 	FS build.FS
 	// Heartbeat: see build.MatrixHooks.
 	Heartbeat time.Duration

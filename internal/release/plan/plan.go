@@ -255,7 +255,7 @@ func (p *Plan) matrix(tc *manifest.Toolchain, asOf time.Time) error {
 			p.Builds = append(p.Builds,
 				Build{Arch: e.Arch.Name, Variant: e.Target.Variant, Kind: "initrd", Image: img, Files: []string{"initrd-" + img + ".img"}},
 				Build{Arch: e.Arch.Name, Variant: e.Target.Variant, Kind: "rootfs", Image: img,
-					Files: []string{"rootfs-" + img + ".img", "rootfs-" + img + ".img.verity"}})
+					Files: []string{"rootfs-" + img + ".img", "verity-" + img + ".params"}})
 		}
 	}
 	if len(p.Builds) == 0 {
