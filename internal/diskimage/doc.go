@@ -29,11 +29,12 @@
 //     byte is written, and nothing reads p2's position on the disk (the runtime names
 //     the device, /dev/vda2 or /dev/pmem0p2, and dm-verity starts at its block 0).
 //   - Each partition is exactly as long as its content, where Kata's last partition
-//     runs to the end of the disk. veritysetup and fsck take a device's size as the
-//     data size, so a p1 longer than the hashed filesystem would fail `veritysetup
-//     verify`; the alignment tail after the last partition is unpartitioned zeros.
+//     runs to the end of the disk. veritysetup takes a device's size as the data
+//     size unless told otherwise, so a p1 longer than the hashed filesystem would
+//     fail `veritysetup verify`; the kernel is told data_blocks and does not care.
+//     The alignment tail after the last partition is unpartitioned zeros.
 //   - The disk identifier comes from the caller (derived from content) instead of
-//     parted's random one, and CHS fields are computed from a fixed geometry (see
-//     chs), so the same inputs give the same bytes.
+//     parted's random one, and the CHS fields come from a fixed 255-head,
+//     63-sector geometry, so the same inputs give the same bytes on any machine.
 //   - The alignment applies to every filesystem; Kata's erofs path skips it.
 package diskimage

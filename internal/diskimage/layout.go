@@ -30,8 +30,8 @@ const (
 	// the image in as an nvdimm, which QEMU maps as a DIMM in guest physical memory;
 	// a DIMM hotplugged later sits right above it, and the guest kernel refuses a
 	// hotplugged block that does not start on its 128 MiB memory section boundary
-	// (QEMU only checks 2 MiB). Kata commit 2b0d5b2 chose to make the image size a
-	// multiple of 128 MiB so the next DIMM's start is aligned.
+	// (QEMU only checks 2 MiB). Kata hit this on arm64 (commit 2b0d5b2) and made
+	// every image a multiple of 128 MiB so the next DIMM's start is aligned.
 	DefaultAlignment = 128 * MiB
 
 	// pfnInfoOffset is where the nvdimm driver reads the info block: 4 KiB into the
