@@ -167,6 +167,36 @@ func analyze(ctx context.Context, art *Artifact, pa, pb string, opts Options) {
 		note("a is %s (%s), b is %s (%s): compared as bytes", art.Kind, art.Compression, kindB, compB)
 		return
 	}
+	if art.Kind == KindDisk {
+		// A Kata image: the tables and p2 (the hash tree) follow from p1, so p1's
+		// filesystem is where a difference starts; compare it like a bare one.
+		p1a, startA, errA := extractP1(pa, opts.TempDir, "a")
+		p1b, startB, errB := extractP1(pb, opts.TempDir, "b")
+		defer os.Remove(p1a)
+		defer os.Remove(p1b)
+		if err := errors.Join(errA, errB); err != nil {
+			note("partitions: %v", err)
+			return
+		}
+		kind, _, err := detect(p1a)
+		if err != nil {
+			note("%v", err)
+			return
+		}
+		note("disk image: partition 1 (%s) compared", kind)
+		if startA != startB {
+			note("partition 1 starts at byte %d in a, %d in b", startA, startB)
+			return
+		}
+		if art.Offset != nil {
+			if *art.Offset < startA {
+				note("the partition tables or DAX header differ (byte %d, before partition 1)", *art.Offset)
+			}
+			off := *art.Offset - startA
+			art.Offset = &off
+		}
+		pa, pb, art.Kind = p1a, p1b, kind
+	}
 	var diffs []MemberDiff
 	switch art.Kind {
 	case KindELF:

@@ -1,6 +1,8 @@
 package repro
 
 import (
+	"github.com/guestforge/guestforge/internal/diskimage"
+
 	"bufio"
 	"bytes"
 	"compress/gzip"
@@ -67,10 +69,47 @@ func detect(path string) (Kind, string, error) {
 	if len(head) >= erofsMagicOff+4 && bytes.Equal(head[erofsMagicOff:erofsMagicOff+4], []byte{0xe2, 0xe1, 0xf5, 0xe0}) {
 		return KindErofs, "", nil
 	}
+	if len(head) >= diskimage.SectorSize && head[510] == 0x55 && head[511] == 0xaa {
+		if parts, err := diskimage.ReadPartitions(f); err == nil && len(parts) > 0 {
+			return KindDisk, "", nil
+		}
+	}
 	if utf8.Valid(trimPartialRune(head)) && !bytes.ContainsRune(head, 0) {
 		return KindText, "", nil
 	}
 	return KindBinary, "", nil
+}
+
+// extractP1 copies partition 1 of the disk image at path into dir and returns the
+// copy's path and its start in the image.
+func extractP1(path, dir, tag string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	parts, err := diskimage.ReadPartitions(f)
+	if err != nil {
+		return "", 0, fmt.Errorf("%s: %w", path, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return "", 0, err
+	}
+	p1 := parts[0]
+	if p1.End() > st.Size() {
+		return "", 0, fmt.Errorf("%s: partition 1 ends at byte %d, past the image's %d bytes: the image is truncated", path, p1.End(), st.Size())
+	}
+	out, err := os.CreateTemp(dir, "repro-p1-"+tag+"-*")
+	if err != nil {
+		return "", 0, err
+	}
+	defer out.Close()
+	if _, err := io.Copy(out, io.NewSectionReader(f, p1.Start, p1.Size)); err != nil {
+		os.Remove(out.Name())
+		return "", 0, fmt.Errorf("copy partition 1 of %s: %w", path, err)
+	}
+	return out.Name(), p1.Start, nil
 }
 
 // archiveKind recognises an uncompressed archive from its first bytes.

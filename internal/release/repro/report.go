@@ -78,10 +78,13 @@ type Kind string
 
 // Kinds of artifacts.
 const (
-	KindCpio   Kind = "cpio"
-	KindTar    Kind = "tar"
-	KindExt4   Kind = "ext4"
-	KindErofs  Kind = "erofs"
+	KindCpio  Kind = "cpio"
+	KindTar   Kind = "tar"
+	KindExt4  Kind = "ext4"
+	KindErofs Kind = "erofs"
+	// KindDisk is a partitioned image (Kata's layout): its p1 filesystem is
+	// compared member by member.
+	KindDisk   Kind = "disk"
 	KindELF    Kind = "elf"
 	KindText   Kind = "text"
 	KindBinary Kind = "binary"
