@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -38,6 +39,25 @@ type Config struct {
 	MemoryMiB int
 	// ExtraArgs are appended to the QEMU command line.
 	ExtraArgs []string
+
+	// Launch, when set, replaces the harness's own machine, memory, console,
+	// disk and command line with a VMM's (Kata's runtime: internal/kata builds
+	// it), so a boot test launches the guest exactly as that VMM would;
+	// Disk and Append must then be empty.
+	Launch *Launch
+}
+
+// Launch is a VMM's part of the QEMU command line.
+type Launch struct {
+	// Machine is the -machine value (type and options).
+	Machine string
+	// Memory is the -m value.
+	Memory string
+	// Devices are the VMM's -device/-object/-drive/-chardev/-serial arguments;
+	// the console among them must be on stdio, which the harness reads.
+	Devices []string
+	// Cmdline is the whole kernel command line, used as it is.
+	Cmdline string
 }
 
 // Result is a successful boot.
@@ -68,6 +88,9 @@ var failPatterns = []string{FailMarker, "Kernel panic - not syncing", "---[ end 
 // Args is the QEMU command line for cfg (without the binary), exported so
 // `release verify` can print what it runs.
 func Args(cfg Config) []string {
+	if cfg.Launch != nil {
+		return launchArgs(cfg)
+	}
 	mem := cfg.MemoryMiB
 	if mem <= 0 {
 		mem = defaultMemory
@@ -102,12 +125,44 @@ func Args(cfg Config) []string {
 	return append(args, cfg.ExtraArgs...)
 }
 
+// launchArgs is the command line of a boot under a VMM's Launch: its machine,
+// memory, devices and kernel command line, with only what TCG and a test need
+// around them. -nographic would put a serial port and the monitor on stdio,
+// which the VMM's console chardev claims, so the display is off instead and
+// no default serial port or monitor is made unless the VMM asks for a serial.
+func launchArgs(cfg Config) []string {
+	l := cfg.Launch
+	args := []string{
+		"-machine", l.Machine,
+		"-cpu", cfg.Arch.QEMUCPU,
+		"-m", l.Memory,
+		"-smp", "1",
+		"-display", "none", "-monitor", "none",
+		"-no-reboot", "-no-user-config", "-nodefaults",
+		"-nic", "none",
+		"-accel", "tcg",
+		"-kernel", cfg.Kernel,
+	}
+	if !slices.Contains(l.Devices, "-serial") {
+		args = append(args, "-serial", "none")
+	}
+	if cfg.Initrd != "" {
+		args = append(args, "-initrd", cfg.Initrd)
+	}
+	args = append(args, l.Devices...)
+	args = append(args, "-append", l.Cmdline)
+	return append(args, cfg.ExtraArgs...)
+}
+
 // Run boots cfg under QEMU and waits for the marker on the serial console.
 // On timeout, an early QEMU exit or a kernel panic it kills QEMU and returns
 // an error quoting the end of the console.
 func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Arch.QEMUSystem == "" {
 		return Result{}, errors.New("boot: Config.Arch is not set (use arch.Parse)")
+	}
+	if cfg.Launch != nil && (cfg.Disk != "" || cfg.Append != "") {
+		return Result{}, errors.New("boot: Config.Launch carries the devices and the command line: leave Disk and Append empty")
 	}
 	for _, f := range []struct{ what, path string }{{"kernel", cfg.Kernel}, {"initrd", cfg.Initrd}, {"disk", cfg.Disk}} {
 		if f.path == "" {

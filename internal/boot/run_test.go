@@ -128,3 +128,28 @@ func TestArgs(t *testing.T) {
 		}
 	}
 }
+
+// TestLaunchArgs: under a VMM's Launch the harness adds only TCG, the kernel and
+// initrd, and keeps stdio free for the VMM's console (no -nographic, no default
+// serial unless the VMM asks for one).
+func TestLaunchArgs(t *testing.T) {
+	l := &Launch{Machine: "q35,nvdimm=on", Memory: "1024M,slots=10,maxmem=2048M",
+		Devices: []string{"-device", "virtio-serial-pci,id=serial0", "-device", "virtconsole,chardev=charconsole0,id=console0",
+			"-chardev", "stdio,id=charconsole0"},
+		Cmdline: "console=hvc0 console=hvc1 panic=1"}
+	got := strings.Join(Args(Config{Arch: x86, Kernel: "/k", Initrd: "/i", Launch: l}), " ")
+	want := "-machine q35,nvdimm=on -cpu " + x86.QEMUCPU + " -m 1024M,slots=10,maxmem=2048M -smp 1 -display none -monitor none " +
+		"-no-reboot -no-user-config -nodefaults -nic none -accel tcg -kernel /k -serial none -initrd /i " +
+		"-device virtio-serial-pci,id=serial0 -device virtconsole,chardev=charconsole0,id=console0 -chardev stdio,id=charconsole0 " +
+		"-append console=hvc0 console=hvc1 panic=1"
+	if got != want {
+		t.Fatalf("args\n%s\nwant\n%s", got, want)
+	}
+	l.Devices = []string{"-serial", "chardev:charconsole0", "-chardev", "stdio,id=charconsole0"}
+	if got := strings.Join(Args(Config{Arch: x86, Kernel: "/k", Launch: l}), " "); strings.Contains(got, "-serial none") {
+		t.Fatalf("a VMM with its own serial console got -serial none: %s", got)
+	}
+	if _, err := Run(t.Context(), Config{Arch: x86, Kernel: "/k", Disk: "/d", Launch: l}); err == nil || !strings.Contains(err.Error(), "leave Disk and Append empty") {
+		t.Fatalf("Run with Launch and Disk: %v", err)
+	}
+}
