@@ -159,7 +159,7 @@ func findAgent(entries map[string]*entry, units map[string][]byte) (*File, error
 	if resolved, e := resolve(entries, "init"); e != nil && e.elf {
 		return &File{Path: "/" + resolved, SHA256: e.sum, Size: e.size}, nil
 	}
-	return nil, errors.New("no agent found: /init is not an ELF regular file and no *agent*.service unit has an ExecStart= (the SBOM must name the agent)")
+	return nil, errors.New("no agent found: /init does not lead to an ELF regular file and no *agent*.service unit has an ExecStart= (the SBOM must name the agent)")
 }
 
 // execStart returns the program of the first ExecStart= line, without
@@ -178,25 +178,33 @@ func execStart(unit []byte) string {
 	return ""
 }
 
-// resolve follows symlinks inside the archive (bounded, like the kernel's
-// 40-hop limit) to a regular file.
+// resolve follows symlinks inside the archive to a regular file, in every
+// component of the path as the guest kernel does (merged /usr: /sbin/init goes
+// through the sbin -> usr/sbin link), bounded like the kernel's 40 hops.
 func resolve(entries map[string]*entry, name string) (string, *entry) {
-	for range 40 {
-		e := entries[name]
-		if e == nil {
-			return name, nil
+	rest := strings.Split(strings.Trim(path.Clean("/"+name), "/"), "/")
+	done := ""
+	for hops := 0; len(rest) > 0; {
+		next := path.Join(done, rest[0])
+		rest = rest[1:]
+		e := entries[next]
+		if e == nil || e.kind != initrd.KindSymlink {
+			done = next
+			continue
 		}
-		if e.kind == initrd.KindRegular {
-			return name, e
-		}
-		if e.kind != initrd.KindSymlink {
-			return name, nil
+		if hops++; hops > 40 {
+			return next, nil
 		}
 		target := e.linkname
 		if !path.IsAbs(target) {
-			target = path.Join(path.Dir("/"+name), target)
+			target = path.Join("/"+done, target)
 		}
-		name = strings.TrimPrefix(path.Clean(target), "/")
+		rest = append(strings.Split(strings.Trim(path.Clean(target), "/"), "/"), rest...)
+		done = ""
 	}
-	return name, nil
+	e := entries[done]
+	if e == nil || e.kind != initrd.KindRegular {
+		return done, nil
+	}
+	return done, e
 }
