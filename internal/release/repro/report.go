@@ -24,6 +24,9 @@ type Report struct {
 	// went wrong.
 	Diffoscope     string `json:"diffoscope,omitempty"`
 	DiffoscopeNote string `json:"diffoscope_note,omitempty"`
+	// Notes say how the trees were read where that is not obvious (a tree root
+	// that is a symlink, resolved once).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Artifact is one file of the trees.
@@ -42,6 +45,10 @@ type Artifact struct {
 	Identical   bool   `json:"identical"`
 	// Missing names the tree that lacks the artifact ("a" or "b").
 	Missing string `json:"missing,omitempty"`
+	// LinkA and LinkB are the targets of a symlink, as written: links are
+	// compared by target and never followed.
+	LinkA *string `json:"link_a,omitempty"`
+	LinkB *string `json:"link_b,omitempty"`
 	// Offset is the first differing byte; Location says what is there (an ELF
 	// section, a text line, an ext4 block).
 	Offset   *int64 `json:"first_difference_offset,omitempty"`
@@ -85,6 +92,10 @@ const (
 	KindELF    Kind = "elf"
 	KindText   Kind = "text"
 	KindBinary Kind = "binary"
+	// KindSymlink is a link, compared by its target string. FIFOs, sockets and
+	// devices get their type as kind ("FIFO", "character-device"...) and are
+	// compared by type only.
+	KindSymlink Kind = "symlink"
 )
 
 // Mismatches returns the differing artifacts in report order.
@@ -133,6 +144,8 @@ func (a *Artifact) headline() string {
 			s += ": " + m.Fields[0].short()
 		}
 		return s
+	case a.Offset == nil && a.Location != "":
+		return fmt.Sprintf("%s (%s): %s", a.Path, a.kindLabel(), a.Location)
 	case a.Offset != nil:
 		s := fmt.Sprintf("%s (%s): first difference at byte %d (0x%x)", a.Path, a.kindLabel(), *a.Offset, *a.Offset)
 		if a.Location != "" {
@@ -177,12 +190,20 @@ func (r *Report) WriteText(w io.Writer) error {
 			status = "DIFFERS"
 		}
 		fmt.Fprintf(&b, "%-9s %s (%s)\n", status, a.Path, a.kindLabel())
-		if a.Identical {
+		switch {
+		case a.Identical && a.LinkA != nil:
+			fmt.Fprintf(&b, "          target %q\n", *a.LinkA)
+			continue
+		case a.Identical && a.SHA256A != "":
 			fmt.Fprintf(&b, "          sha256 %s\n", a.SHA256A)
 			continue
-		}
-		if a.Missing != "" {
+		case a.Identical:
+			continue
+		case a.Missing != "":
 			fmt.Fprintf(&b, "          missing in %s\n", a.Missing)
+			continue
+		case a.SHA256A == "" || a.SHA256B == "":
+			fmt.Fprintf(&b, "          %s\n", a.Location)
 			continue
 		}
 		fmt.Fprintf(&b, "          a sha256 %s (%d bytes)\n          b sha256 %s (%d bytes)\n", a.SHA256A, a.SizeA, a.SHA256B, a.SizeB)
@@ -219,6 +240,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if r.DiffoscopeNote != "" {
 		fmt.Fprintf(&b, "diffoscope: %s\n", r.DiffoscopeNote)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
