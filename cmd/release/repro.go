@@ -145,6 +145,10 @@ initrds (newc cpio, zstd/gzip/none) and tarballs record by record, ext4 images t
 debugfs, erofs images through fsck.erofs --extract; anything else by the first differing
 byte (with the ELF section or the text line). The first line of the report names the
 failing file and member. diffoscope, when on PATH, is run on the first mismatching pair.
+Symlinks are compared by their target and never followed (not into a directory, not to
+read a file): the report never holds a byte from outside the two trees. A tree given as a
+symlink is resolved once and the report says so. Names are escaped in the text report.
+--json and --diffoscope-dir must lie outside both trees.
 Exit 0 identical, 1 different, 2 when the trees cannot be compared.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {

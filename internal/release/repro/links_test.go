@@ -143,3 +143,32 @@ func TestCompareRootSymlinkResolvedOnce(t *testing.T) {
 		t.Fatalf("text report does not say the root was resolved:\n%s", out)
 	}
 }
+
+// TestCompareTextEscapesHostileNames: the text report goes to a terminal and a CI
+// log; a file name in a tree that holds escape sequences or a newline must not
+// reach either raw. (JSON escapes them itself.)
+func TestCompareTextEscapesHostileNames(t *testing.T) {
+	name := "evil\x1b[2J\nFAIL forged"
+	a := writeTree(t, map[string][]byte{name: []byte("a\n")})
+	b := writeTree(t, map[string][]byte{name: []byte("b\n")})
+	symlink(t, "\x1b]0;pwned\a", filepath.Join(a, "link"))
+	symlink(t, "x", filepath.Join(b, "link"))
+	r, err := Compare(context.Background(), a, b, Options{NoDiffoscope: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text bytes.Buffer
+	if err := r.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	want := `FAIL evil\x1b[2J\x0aFAIL forged (text): first difference at byte 0 (0x0), line 1: "a" != "b"`
+	if got := r.Summary(); got != want {
+		t.Fatalf("summary %q\nwant    %q", got, want)
+	}
+	if strings.ContainsAny(text.String(), "\x1b\a") || strings.Count("\n"+text.String(), "\nFAIL") != 1 {
+		t.Fatalf("raw control bytes or a forged line in the text report:\n%q", text.String())
+	}
+	if !strings.Contains(text.String(), `symlink target "\x1b]0;pwned\a" != "x"`) {
+		t.Fatalf("link difference not shown quoted:\n%s", text.String())
+	}
+}
