@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -412,8 +413,38 @@ func listEntries(root string) (map[string]entry, error) {
 	return out, nil
 }
 
+// openArtifact opens a file of a tree that the walk saw as regular, refusing it if
+// it is no longer one: a tree being written to (or an attacker racing the walk)
+// could swap it for a link to a file outside the tree, or for a FIFO whose open
+// would block forever. O_NOFOLLOW refuses the link, O_NONBLOCK keeps the FIFO's
+// open from blocking (regular files ignore it), fstat checks what was opened.
+func openArtifact(p string) (*os.File, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w (was it changed during the comparison? compare trees nobody is writing to)", p, pathlessErr(err))
+	}
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("open %s: it is a %s now, not the regular file the walk saw: compare trees nobody is writing to", p, entry{mode: st.Mode().Type()}.typeName())
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// pathlessErr drops the path os puts in its errors, which the caller names itself.
+func pathlessErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
 func hashFile(p string) (string, int64, error) {
-	f, err := os.Open(p)
+	f, err := openArtifact(p)
 	if err != nil {
 		return "", 0, err
 	}

@@ -172,3 +172,38 @@ func TestCompareTextEscapesHostileNames(t *testing.T) {
 		t.Fatalf("link difference not shown quoted:\n%s", text.String())
 	}
 }
+
+// TestOpenArtifactRefusesWhatIsNoLongerAFile: between the walk and the read, a
+// file swapped for a link out of the tree is not followed, and one swapped for a
+// FIFO does not block the comparison.
+func TestOpenArtifactRefusesWhatIsNoLongerAFile(t *testing.T) {
+	dir := t.TempDir()
+	regular := filepath.Join(dir, "vmlinuz")
+	if err := os.WriteFile(regular, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "swapped-for-a-link")
+	symlink(t, secret(t, "shadow", "root:secret\n"), link)
+	fifo := filepath.Join(dir, "swapped-for-a-fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := openArtifact(regular); err != nil {
+		t.Fatalf("regular file refused: %v", err)
+	} else {
+		f.Close()
+	}
+	for p, want := range map[string]string{
+		link: "open " + link + ": too many levels of symbolic links (was it changed during the comparison? compare trees nobody is writing to)",
+		fifo: "open " + fifo + ": it is a FIFO now, not the regular file the walk saw: compare trees nobody is writing to",
+	} {
+		f, err := openArtifact(p)
+		if err == nil {
+			f.Close()
+			t.Fatalf("%s opened", p)
+		}
+		if err.Error() != want {
+			t.Errorf("error %q\nwant  %q", err, want)
+		}
+	}
+}
