@@ -8,6 +8,7 @@ import (
 
 	"github.com/guestforge/guestforge/internal/bench"
 	"github.com/guestforge/guestforge/internal/report"
+	"github.com/guestforge/guestforge/internal/safepath"
 )
 
 func init() {
@@ -22,6 +23,9 @@ the initrd and rootfs image sizes against the budgets of images/<name>.yaml. Pri
 table and writes the same as JSON. It measures nothing itself.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := safepath.CheckOutput(jsonOut, raw, reportFile, images); err != nil {
+				return badInput(err)
+			}
 			b, err := bench.ReadRawFile(raw)
 			if err != nil {
 				return badInput(err)

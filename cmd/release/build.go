@@ -18,6 +18,7 @@ import (
 	"github.com/guestforge/guestforge/internal/policy"
 	"github.com/guestforge/guestforge/internal/release/changes"
 	"github.com/guestforge/guestforge/internal/report"
+	"github.com/guestforge/guestforge/internal/safepath"
 	"github.com/guestforge/guestforge/internal/support"
 )
 
@@ -71,6 +72,9 @@ Exit 1 when a job failed, 2 for bad flags or inputs.`,
 					return badInput(errors.New("--test builds the test variant: drop --variant or --test"))
 				}
 				variant = "test"
+			}
+			if err := safepath.CheckOutput(out, buildInputs(manifestPath, archive)...); err != nil {
+				return badInput(err)
 			}
 			ctx := cmd.Context()
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
@@ -195,4 +199,11 @@ func buildKernel(cmd *cobra.Command, a arch.Arch, variant, out, version, manifes
 		fmt.Fprintln(cmd.OutOrStdout(), filepath.Join(dest, f))
 	}
 	return nil
+}
+
+// buildInputs are the files and trees a build reads (the manifest, what is read
+// beside it, the kernel archive), which its --out must stay clear of.
+func buildInputs(manifestPath, archive string) []string {
+	root := filepath.Dir(manifestPath)
+	return []string{manifestPath, filepath.Join(root, "kernel-configs"), filepath.Join(root, "images"), filepath.Join(root, "patches"), archive}
 }

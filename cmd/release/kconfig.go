@@ -10,6 +10,7 @@ import (
 	"github.com/guestforge/guestforge/internal/arch"
 	"github.com/guestforge/guestforge/internal/kconfig"
 	"github.com/guestforge/guestforge/internal/manifest"
+	"github.com/guestforge/guestforge/internal/safepath"
 )
 
 func init() { rootCmd.AddCommand(newKconfigCmd()) }
@@ -99,6 +100,12 @@ func newKconfigMergeCmd() *cobra.Command {
 		Short: "Write the merged fragment (KCONFIG_ALLCONFIG) for one arch/variant",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			toStdout := output == "" || output == safepath.Stdout
+			if !toStdout {
+				if err := safepath.CheckOutput(output, t.configs); err != nil {
+					return badInput(err)
+				}
+			}
 			_, m, err := t.merge()
 			if err != nil {
 				return err
@@ -108,12 +115,12 @@ func newKconfigMergeCmd() *cobra.Command {
 				fmt.Fprintln(errOut, "override:", o)
 			}
 			fmt.Fprintf(errOut, "config id %s (%s/%s, %d symbols from %d fragments)\n", m.ID(), m.Arch.Name, m.Variant, len(m.Settings), len(m.Fragments))
-			if output == "" || output == "-" {
+			if toStdout {
 				_, err = cmd.OutOrStdout().Write(m.Bytes())
 				return err
 			}
-			if err := os.WriteFile(output, m.Bytes(), 0o644); err != nil {
-				return badInput(fmt.Errorf("write merged fragment: %w", err))
+			if err := safepath.WriteBytes(output, 0o644, m.Bytes()); err != nil {
+				return badInput(fmt.Errorf("merged fragment: %w", err))
 			}
 			return nil
 		},

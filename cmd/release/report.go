@@ -10,6 +10,7 @@ import (
 
 	"github.com/guestforge/guestforge/internal/manifest"
 	"github.com/guestforge/guestforge/internal/report"
+	"github.com/guestforge/guestforge/internal/safepath"
 )
 
 func init() {
@@ -29,6 +30,19 @@ Earlier releases' report.json files given with --history add a history section.`
   release report --dist dist --history old/v2026.1.0/report.json,old/v2026.2.0/report.json -o dist/report.html`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				out = filepath.Join(distDir, report.HTMLFile)
+			}
+			if jsonOut == "" {
+				jsonOut = filepath.Join(distDir, report.JSONFile)
+			}
+			inputs := append(append([]string{manifestPath}, records...), history...)
+			if err := safepath.CheckOutput(jsonOut, inputs...); err != nil {
+				return badInput(err)
+			}
+			if err := safepath.CheckOutput(out, append(inputs, jsonOut)...); err != nil {
+				return badInput(err)
+			}
 			opts := report.Options{Dist: distDir, Version: version,
 				Log: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))}
 			if manifestPath != "" {
@@ -65,12 +79,6 @@ Earlier releases' report.json files given with --history add a history section.`
 			r, err := report.Build(opts)
 			if err != nil {
 				return badInput(err)
-			}
-			if out == "" {
-				out = filepath.Join(distDir, report.HTMLFile)
-			}
-			if jsonOut == "" {
-				jsonOut = filepath.Join(distDir, report.JSONFile)
 			}
 			if err := report.WriteJSON(jsonOut, r); err != nil {
 				return badInput(err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"github.com/guestforge/guestforge/internal/initrd"
 	"github.com/guestforge/guestforge/internal/policy"
 	"github.com/guestforge/guestforge/internal/release/repro"
+	"github.com/guestforge/guestforge/internal/safepath"
 )
 
 func init() { rootCmd.AddCommand(newReproCmd()) }
@@ -67,6 +67,9 @@ comparison could not run.`,
 				return badInput(err)
 			}
 			if spec.Compression, err = initrd.ParseCompression(compress); err != nil {
+				return badInput(err)
+			}
+			if err := safepath.CheckOutput(out, buildInputs(manifestPath, archive)...); err != nil {
 				return badInput(err)
 			}
 			dirA, dirB := filepath.Join(out, "a"), filepath.Join(out, "b")
@@ -142,9 +145,21 @@ initrds (newc cpio, zstd/gzip/none) and tarballs record by record, ext4 images t
 debugfs, erofs images through fsck.erofs --extract; anything else by the first differing
 byte (with the ELF section or the text line). The first line of the report names the
 failing file and member. diffoscope, when on PATH, is run on the first mismatching pair.
+Symlinks are compared by their target and never followed (not into a directory, not to
+read a file): the report never holds a byte from outside the two trees. A tree given as a
+symlink is resolved once and the report says so. Names are escaped in the text report.
+--json and --diffoscope-dir must lie outside both trees.
 Exit 0 identical, 1 different, 2 when the trees cannot be compared.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, o := range []string{jsonOut, diffoscopeDir} {
+				if o == "" {
+					continue
+				}
+				if err := safepath.CheckOutput(o, args[0], args[1]); err != nil {
+					return badInput(err)
+				}
+			}
 			opts := repro.Options{NoDiffoscope: noDiffoscope, DiffoscopeDir: diffoscopeDir}
 			rep, err := repro.Compare(cmd.Context(), args[0], args[1], opts)
 			if errors.Is(err, repro.ErrBadInput) {
@@ -215,13 +230,8 @@ func compareAndWrite(cmd *cobra.Command, dirA, dirB, out string, noDiffoscope bo
 	return rep, nil
 }
 
+// writeReport writes a report atomically: a reader (a CI upload) never sees half
+// of one, and a failed write leaves the previous report.
 func writeReport(path string, write func(io.Writer) error) error {
-	var buf bytes.Buffer
-	if err := write(&buf); err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("write the report: %w", err)
-	}
-	return nil
+	return safepath.WriteFile(path, 0o644, write)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/guestforge/guestforge/internal/manifest"
+	"github.com/guestforge/guestforge/internal/safepath"
 	"github.com/guestforge/guestforge/internal/support"
 )
 
@@ -40,6 +41,9 @@ when the committed file differs from what toolchain.yaml generates.`,
 				fmt.Fprintf(cmd.OutOrStdout(), "%s is up to date with %s\n", out, manifestPath)
 				return nil
 			}
+			if err := safepath.CheckOutput(out, manifestPath); err != nil {
+				return badInput(err)
+			}
 			md, err := support.Markdown(tc)
 			if err != nil {
 				return badInput(err)
@@ -47,8 +51,8 @@ when the committed file differs from what toolchain.yaml generates.`,
 			if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 				return badInput(fmt.Errorf("create directory for %s: %w", out, err))
 			}
-			if err := os.WriteFile(out, md, 0o644); err != nil {
-				return badInput(fmt.Errorf("write support matrix: %w", err))
+			if err := safepath.WriteBytes(out, 0o644, md); err != nil {
+				return badInput(fmt.Errorf("support matrix: %w", err))
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", out)
 			return nil

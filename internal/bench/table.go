@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/guestforge/guestforge/internal/safepath"
 )
 
 // Table prints every part in one table: what was measured, what it is compared
@@ -79,5 +81,5 @@ func (b *Bench) WriteJSON(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
+	return safepath.WriteBytes(path, 0o644, append(data, '\n'))
 }

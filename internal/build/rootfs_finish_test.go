@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -401,6 +402,16 @@ func TestFinishRootfsBudget(t *testing.T) {
 
 func TestFinishRootfsRefuses(t *testing.T) {
 	fx := newFinishFixture(t)
+	// Agents an image's agent: may name that the guest could never run.
+	agents := t.TempDir()
+	emptyAgent := filepath.Join(agents, "empty")
+	scriptAgent := filepath.Join(agents, "script")
+	fifoAgent := filepath.Join(agents, "fifo")
+	if err := errors.Join(os.WriteFile(emptyAgent, nil, 0o755),
+		os.WriteFile(scriptAgent, []byte("#!/usr/bin/python3\n"), 0o755),
+		syscall.Mkfifo(fifoAgent, 0o755)); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name    string
 		entries []rawEntry
@@ -409,6 +420,10 @@ func TestFinishRootfsRefuses(t *testing.T) {
 	}{
 		{"no agent", rawRootfs(), func(s *FinishSpec) { s.Agent = "" }, "no agent binary"},
 		{"agent missing on disk", rawRootfs(), func(s *FinishSpec) { s.Agent = "/nonexistent/agent" }, "agent binary"},
+		{"empty agent", rawRootfs(), func(s *FinishSpec) { s.Agent = emptyAgent }, "agent " + emptyAgent + " is empty: pass the built agent binary"},
+		{"script agent without its interpreter", rawRootfs(), func(s *FinishSpec) { s.Agent = scriptAgent },
+			"agent " + scriptAgent + " is a script for /usr/bin/python3, which is not in the tree being packed"},
+		{"FIFO agent", rawRootfs(), func(s *FinishSpec) { s.Agent = fifoAgent }, "agent " + fifoAgent + " is a FIFO, not a regular file"},
 		{"escaping member", append(rawRootfs(), rawEntry{hdr: tar.Header{Typeflag: tar.TypeReg, Name: "./../evil", Mode: 0o644}}), nil, "leaves the rootfs"},
 		{"dangling hardlink", append(rawRootfs(), rawEntry{hdr: tar.Header{Typeflag: tar.TypeLink, Name: "./x", Linkname: "./nope"}}), nil, "not an earlier regular file"},
 		{"delete the root", rawRootfs(), func(s *FinishSpec) { s.Delete = []string{"/"} }, "names the root"},

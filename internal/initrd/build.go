@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/guestforge/guestforge/internal/arch"
+	"github.com/guestforge/guestforge/internal/safepath"
 )
 
 // Spec is one initrd build: where the tree comes from, how it boots, what it
@@ -94,36 +94,31 @@ func Pack(w io.Writer, t *Tree, o WriteOptions, c Compression) (Stats, error) {
 }
 
 // Build loads, validates and writes the initrd to out, atomically: a failed
-// build leaves no partial file behind.
+// build leaves no partial file behind. out must not be, lie in, or be linked to
+// the tree or the agent (safepath.CheckOutput): packing a tree into itself, or
+// over its agent, would destroy the input.
 func Build(s Spec, out string) (Result, error) {
+	if err := safepath.CheckOutput(out, s.Root, s.Tar, s.Agent); err != nil {
+		return Result{}, err
+	}
 	t, err := LoadTree(s)
 	if err != nil {
 		return Result{}, err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*")
-	if err != nil {
-		return Result{}, fmt.Errorf("create output: %w", err)
-	}
-	defer os.Remove(tmp.Name())
 	h := sha256.New()
-	cw := &countingWriter{w: io.MultiWriter(tmp, h)}
-	st, err := Pack(cw, t, WriteOptions{Epoch: s.Epoch, Owners: s.Owners}, s.Compression)
+	var st Stats
+	var n int64
+	err = safepath.WriteFile(out, 0o644, func(w io.Writer) error {
+		cw := &countingWriter{w: io.MultiWriter(w, h)}
+		var err error
+		st, err = Pack(cw, t, WriteOptions{Epoch: s.Epoch, Owners: s.Owners}, s.Compression)
+		n = cw.n
+		return err
+	})
 	if err != nil {
-		tmp.Close()
 		return Result{}, err
 	}
-	// Files from os.CreateTemp are 0600; an initrd is not secret.
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return Result{}, err
-	}
-	if err := tmp.Close(); err != nil {
-		return Result{}, fmt.Errorf("write %s: %w", out, err)
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
-		return Result{}, fmt.Errorf("write %s: %w", out, err)
-	}
-	return Result{Stats: st, Compression: s.Compression, Bytes: cw.n, SHA256: hex.EncodeToString(h.Sum(nil)), Rewrites: t.Rewrites}, nil
+	return Result{Stats: st, Compression: s.Compression, Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil)), Rewrites: t.Rewrites}, nil
 }
 
 // List reads an initrd (gzip, zstd or plain newc) and returns its headers.

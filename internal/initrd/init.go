@@ -1,8 +1,11 @@
 package initrd
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path"
 	"strings"
@@ -193,6 +196,9 @@ func ApplyInit(t *Tree, mode InitMode, agent *Agent) error {
 
 func addAgent(t *Tree, p string, a *Agent) error {
 	if a.HostPath == "" {
+		if err := checkAgent(t, "in-memory agent", a.Data, int64(len(a.Data))); err != nil {
+			return err
+		}
 		return t.AddFile(p, 0o755, a.Data)
 	}
 	st, err := os.Stat(a.HostPath)
@@ -200,9 +206,77 @@ func addAgent(t *Tree, p string, a *Agent) error {
 		return fmt.Errorf("agent binary: %w (pass the built agent with --agent FILE)", err)
 	}
 	if !st.Mode().IsRegular() {
-		return fmt.Errorf("agent binary %s is not a regular file", a.HostPath)
+		return fmt.Errorf("agent %s is a %s, not a regular file: pass the built agent binary", a.HostPath, fileType(st.Mode()))
+	}
+	head, err := readHead(a.HostPath)
+	if err != nil {
+		return fmt.Errorf("agent %s: %w", a.HostPath, err)
+	}
+	if err := checkAgent(t, "agent "+a.HostPath, head, st.Size()); err != nil {
+		return err
 	}
 	return t.AddHostFile(p, 0o755, a.HostPath, st.Size())
+}
+
+// checkAgent refuses agents the guest could never run, before anything is
+// packed: an empty file (a failed download or build), and a script whose
+// interpreter is not in the tree, which the kernel would fail to exec as PID 1
+// with nothing on the console but a panic.
+func checkAgent(t *Tree, name string, head []byte, size int64) error {
+	if size == 0 {
+		return fmt.Errorf("%s is empty: pass the built agent binary", name)
+	}
+	if !bytes.HasPrefix(head, []byte("#!")) {
+		return nil
+	}
+	line, _, _ := bytes.Cut(head[2:], []byte("\n"))
+	fields := strings.Fields(string(line))
+	if len(fields) == 0 {
+		return fmt.Errorf("%s starts with #! but names no interpreter: fix its first line or pass the built agent binary", name)
+	}
+	interp := fields[0]
+	if !path.IsAbs(interp) {
+		return fmt.Errorf("%s is a script for %q, a relative path the kernel resolves against an unknown directory: use an absolute interpreter path", name, interp)
+	}
+	if _, e, err := t.Resolve(strings.TrimPrefix(interp, "/")); err != nil || e.Kind != KindRegular {
+		return fmt.Errorf("%s is a script for %s, which is not in the tree being packed: add %s to the tree or pass the built agent binary", name, interp, interp)
+	}
+	return nil
+}
+
+// readHead returns the start of a file: enough for a #! line, which Linux
+// caps (BINPRM_BUF_SIZE) at 256 bytes.
+func readHead(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	buf := make([]byte, 256)
+	n, err := io.ReadFull(f, buf)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return buf[:n], nil
+}
+
+// fileType names a non-regular file's type for an error message.
+func fileType(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "block device"
+	case m&fs.ModeSymlink != 0:
+		return "symlink"
+	}
+	return "special file (" + m.Type().String() + ")"
 }
 
 // addUnder adds an entry at p, or where p lands when a parent is a symlink

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Header is one newc record as stored, with every field the format has (the
@@ -227,9 +229,38 @@ func FormatListing(h *Header) string {
 		size = fmt.Sprintf("%d,%d", h.RdevMajor, h.RdevMinor)
 	}
 	line := fmt.Sprintf("%s %d/%d %10s %s %s", FormatMode(h.Mode), h.UID, h.GID, size,
-		time.Unix(h.MTime, 0).UTC().Format(time.RFC3339), h.Name)
+		time.Unix(h.MTime, 0).UTC().Format(time.RFC3339), EscapeName(h.Name))
 	if h.Kind() == KindSymlink {
-		line += " -> " + h.Linkname
+		line += " -> " + EscapeName(h.Linkname)
 	}
 	return line
+}
+
+// EscapeName makes an archive's name safe to print on a terminal: the archive
+// may be hostile, and a name holding ESC sequences or newlines would rewrite
+// the screen or forge listing lines. Printable UTF-8 is kept as is (so normal
+// names list unchanged); a backslash becomes \\, an invalid byte \xNN, a
+// control or other non-printable character \xNN (below 0x80), \uNNNN or
+// \UNNNNNNNN (e.g. the bidi overrides). Unescaping gives back the exact name.
+func EscapeName(name string) string {
+	var b strings.Builder
+	for i := 0; i < len(name); {
+		r, size := utf8.DecodeRuneInString(name[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, name[i])
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r < utf8.RuneSelf && !strconv.IsPrint(r):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case !strconv.IsPrint(r) && r <= 0xffff:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		case !strconv.IsPrint(r):
+			fmt.Fprintf(&b, `\U%08x`, r)
+		default:
+			b.WriteString(name[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }

@@ -252,3 +252,36 @@ func TestFormatListing(t *testing.T) {
 		t.Fatalf("%s listing:\n%s\nwant:\n%s", c, strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestFormatListingEscapesHostileNames: a member name is attacker-chosen bytes;
+// printed raw, "\x1b[2J" clears the user's screen and "\n" forges a listing line.
+func TestFormatListingEscapesHostileNames(t *testing.T) {
+	tree := NewTree()
+	must(t, tree.AddFile("evil\x1b[2J\nname", 0o644, []byte("x")))
+	must(t, tree.AddSymlink("link", "\x1b]0;pwned\a"))
+	must(t, tree.AddFile("bad-utf8-\xff\xfe", 0o644, nil))
+	must(t, tree.AddFile("bidi-\u202egnp.exe", 0o644, nil))
+	must(t, tree.AddFile(`back\slash`, 0o644, nil))
+	must(t, tree.AddFile("caf\u00e9 menu", 0o644, nil))
+	var buf bytes.Buffer
+	_, err := Pack(&buf, tree, WriteOptions{Epoch: testEpoch}, None)
+	must(t, err)
+	hs, _, err := List(&buf)
+	must(t, err)
+	var lines []string
+	for _, h := range hs {
+		lines = append(lines, FormatListing(h))
+	}
+	got := strings.Join(lines, "\n")
+	want := strings.Join([]string{
+		`-rw-r--r-- 0/0          0 2026-01-01T00:00:00Z back\\slash`,
+		`-rw-r--r-- 0/0          0 2026-01-01T00:00:00Z bad-utf8-\xff\xfe`,
+		`-rw-r--r-- 0/0          0 2026-01-01T00:00:00Z bidi-\u202egnp.exe`,
+		"-rw-r--r-- 0/0          0 2026-01-01T00:00:00Z caf\u00e9 menu",
+		`-rw-r--r-- 0/0          1 2026-01-01T00:00:00Z evil\x1b[2J\x0aname`,
+		`lrwxrwxrwx 0/0         10 2026-01-01T00:00:00Z link -> \x1b]0;pwned\x07`,
+	}, "\n")
+	if got != want {
+		t.Fatalf("listing:\n%s\nwant:\n%s", got, want)
+	}
+}

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -176,22 +177,47 @@ func parseAgent(w *walker, v *yaml.Node) Agent {
 	return a
 }
 
-// checkFilesDir resolves files: against the YAML's directory and checks it is a directory.
+// checkFilesDir resolves files: against the YAML's directory (the repository's
+// images/) and checks it names a directory below it, reached without a symlink: the
+// overlay is copied into every guest, so a files: of ../../.ssh, or a files/ that
+// links to /etc, would ship the host's files. Symlinks inside the overlay are fine:
+// internal/build copies them as links (guest paths), never following them.
 func checkFilesDir(w *walker, v *yaml.Node, img *Image) {
 	if filepath.IsAbs(img.Files) {
 		w.errorf(v, "files: %q must be relative to the image YAML, so the repository stays relocatable", img.Files)
 		return
 	}
-	dir := filepath.Join(filepath.Dir(img.Path), filepath.FromSlash(img.Files))
+	images := filepath.Dir(img.Path)
+	dir := filepath.Join(images, filepath.FromSlash(img.Files))
+	rel, err := filepath.Rel(images, dir)
+	if rel == "." {
+		w.errorf(v, "files: %q is %s itself, which holds the image YAMLs: point files: at a directory below it", img.Files, images)
+		return
+	}
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		w.errorf(v, "files: %q leaves %s: the overlay must be a directory below the image YAML's directory (e.g. files: %s-files)", img.Files, images, strings.TrimSuffix(filepath.Base(img.Path), filepath.Ext(img.Path)))
+		return
+	}
 	st, err := os.Stat(dir)
 	switch {
 	case err != nil:
 		w.errorf(v, "files: overlay directory %s does not exist: create it or fix the path (it is relative to the image YAML)", dir)
+		return
 	case !st.IsDir():
 		w.errorf(v, "files: %s is not a directory: point files: at the overlay directory", dir)
-	default:
-		img.FilesDir = dir
+		return
 	}
+	realImages, errA := filepath.EvalSymlinks(images)
+	realDir, errB := filepath.EvalSymlinks(dir)
+	if errA != nil || errB != nil {
+		w.errorf(v, "files: resolve %s: %v", dir, errors.Join(errA, errB))
+		return
+	}
+	if realDir != filepath.Join(realImages, rel) {
+		w.errorf(v, "files: %s is or passes through a symlink (to %s): the overlay must be a real directory below %s; replace the link with the directory", dir, realDir, images)
+		return
+	}
+	img.FilesDir = dir
 }
 
 // parseOwners reads owners: {"/abs/path": "uid:gid"}.

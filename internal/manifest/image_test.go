@@ -106,3 +106,53 @@ func TestCommittedImagesLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestImageOverlayStaysInImages: files: is copied into every guest, so it must
+// name a real directory below images/: not ../ out of it, not a link out of it.
+// Each escape target exists, so only the containment rule can refuse it.
+func TestImageOverlayStaysInImages(t *testing.T) {
+	p := writeImage(t, "default", imageBase)
+	images := filepath.Dir(p)
+	repo := filepath.Dir(images)
+	outside := t.TempDir()
+	for _, d := range []string{filepath.Join(repo, "secrets"), filepath.Join(images, "files", "sub")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for link, target := range map[string]string{"etc-link": outside, "files-link": filepath.Join(images, "files")} {
+		if err := os.Symlink(target, filepath.Join(images, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct{ files, want string }{
+		{"files/sub", ""},
+		{"../secrets", `default.yaml:6:8: files: "../secrets" leaves ` + images + `: the overlay must be a directory below the image YAML's directory (e.g. files: default-files)`},
+		{"files/../../secrets", `default.yaml:6:8: files: "files/../../secrets" leaves `},
+		{".", `default.yaml:6:8: files: "." is ` + images + ` itself, which holds the image YAMLs: point files: at a directory below it`},
+		{"etc-link", `default.yaml:6:8: files: etc-link is or passes through a symlink (to ` + outside + `): the overlay must be a real directory below ` + images + `; replace the link with the directory`},
+		{"files-link", `default.yaml:6:8: files: files-link is or passes through a symlink (to files)`},
+		{"/etc", `default.yaml:6:8: files: "/etc" must be relative to the image YAML`},
+	} {
+		t.Run(c.files, func(t *testing.T) {
+			if err := os.WriteFile(p, []byte(strings.Replace(imageBase, "files: files", "files: "+c.files, 1)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			img, err := LoadImage(p)
+			if c.want == "" {
+				if err != nil || img.FilesDir != filepath.Join(images, "files", "sub") {
+					t.Fatalf("FilesDir %v, %v", img, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("accepted, overlay %s; want %q", img.FilesDir, c.want)
+			}
+			// Paths below images/ are shown relative, as the other tests do.
+			msg := strings.ReplaceAll(err.Error(), images+string(filepath.Separator), "")
+			if !strings.HasPrefix(msg, c.want) {
+				t.Fatalf("error:\n%s\nwant it to start:\n%s", msg, c.want)
+			}
+		})
+	}
+}

@@ -7,19 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 )
 
 // firstDifference returns the offset of the first byte where the files differ (the
 // shorter file's length when one is a prefix of the other).
 func firstDifference(a, b string) (int64, error) {
-	fa, err := os.Open(a)
+	fa, err := openArtifact(a)
 	if err != nil {
 		return 0, err
 	}
 	defer fa.Close()
-	fb, err := os.Open(b)
+	fb, err := openArtifact(b)
 	if err != nil {
 		return 0, err
 	}
@@ -147,7 +146,12 @@ func window(s string, col int, present bool) string {
 }
 
 func lineAt(file string) ([]string, error) {
-	data, err := os.ReadFile(file)
+	f, err := openArtifact(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
 	if err != nil {
 		return nil, err
 	}

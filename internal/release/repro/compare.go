@@ -15,12 +15,15 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -70,62 +73,48 @@ func (o *Options) defaults() {
 // comparison could not run, which is not the same as finding a difference.
 var ErrBadInput = errors.New("bad input")
 
-// Compare walks the trees a and b and compares every regular file by sha256. A file
-// present in only one tree is a mismatch. Each mismatching artifact is looked into
-// (see the package doc); a failure to look into one (a truncated archive, a missing
+// Compare walks the trees a and b and compares every regular file by sha256 and
+// every symlink by its target string. A link is never followed: not to read a file
+// (a tree may hold link -> /etc/shadow, and the report may be published), not into a
+// directory, so loops cannot hang the walk. A tree root that is itself a symlink is
+// resolved once, and the report says so (Report.Notes). Other file types (FIFOs,
+// devices, sockets) are compared by type and never opened. An entry present in
+// only one tree is a mismatch. Each mismatching regular file is looked into (see
+// the package doc); a failure to look into one (a truncated archive, a missing
 // tool) is written to its Note, never hidden, and does not stop the comparison.
 func Compare(ctx context.Context, a, b string, opts Options) (*Report, error) {
 	opts.defaults()
 	var err error
 	r := &Report{}
-	if r.DirA, err = treeRoot(a); err != nil {
+	if r.DirA, err = treeRoot(a, "a", &r.Notes); err != nil {
 		return nil, err
 	}
-	if r.DirB, err = treeRoot(b); err != nil {
+	if r.DirB, err = treeRoot(b, "b", &r.Notes); err != nil {
 		return nil, err
 	}
-	filesA, err := listFiles(r.DirA)
+	entriesA, err := listEntries(r.DirA)
 	if err != nil {
 		return nil, err
 	}
-	filesB, err := listFiles(r.DirB)
+	entriesB, err := listEntries(r.DirB)
 	if err != nil {
 		return nil, err
 	}
-	all := slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(filesA), filesB...))))
+	all := slices.Sorted(maps.Keys(entriesA))
+	all = slices.Compact(slices.Sorted(slices.Values(append(all, slices.Collect(maps.Keys(entriesB))...))))
 	if len(all) == 0 {
 		return nil, fmt.Errorf("%w: neither %s nor %s holds a file: nothing to compare (did the builds export?)", ErrBadInput, r.DirA, r.DirB)
 	}
-	inA, inB := set(filesA), set(filesB)
 	for _, rel := range all {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		ea, inA := entriesA[rel]
+		eb, inB := entriesB[rel]
 		art := Artifact{Path: rel}
 		pa, pb := filepath.Join(r.DirA, filepath.FromSlash(rel)), filepath.Join(r.DirB, filepath.FromSlash(rel))
-		if inA[rel] {
-			if art.SHA256A, art.SizeA, err = hashFile(pa); err != nil {
-				return nil, err
-			}
-		}
-		if inB[rel] {
-			if art.SHA256B, art.SizeB, err = hashFile(pb); err != nil {
-				return nil, err
-			}
-		}
-		present := pa
-		switch {
-		case !inA[rel]:
-			art.Missing, present = "a", pb
-		case !inB[rel]:
-			art.Missing = "b"
-		}
-		if art.Kind, art.Compression, err = detect(present); err != nil {
+		if err := compareEntry(ctx, &art, ea, eb, inA, inB, pa, pb, opts); err != nil {
 			return nil, err
-		}
-		art.Identical = art.Missing == "" && art.SHA256A == art.SHA256B
-		if !art.Identical && art.Missing == "" {
-			analyze(ctx, &art, pa, pb, opts)
 		}
 		r.Artifacts = append(r.Artifacts, art)
 	}
@@ -145,6 +134,102 @@ func Compare(ctx context.Context, a, b string, opts Options) (*Report, error) {
 		r.Diffoscope, r.DiffoscopeNote = diffoscope(ctx, opts, mism[0], r.DirA, r.DirB)
 	}
 	return r, nil
+}
+
+// entry is one non-directory of a tree, as Lstat sees it.
+type entry struct {
+	mode   fs.FileMode // type bits only
+	target string      // for a symlink: what it points to, as written
+}
+
+func (e entry) regular() bool { return e.mode.IsRegular() }
+
+// typeName names an entry's type in the report.
+func (e entry) typeName() string {
+	switch {
+	case e.mode.IsRegular():
+		return "regular file"
+	case e.mode&fs.ModeSymlink != 0:
+		return "symlink"
+	case e.mode&fs.ModeNamedPipe != 0:
+		return "FIFO"
+	case e.mode&fs.ModeSocket != 0:
+		return "socket"
+	case e.mode&fs.ModeCharDevice != 0:
+		return "character device"
+	case e.mode&fs.ModeDevice != 0:
+		return "block device"
+	}
+	return "special file"
+}
+
+// describe is an entry as the report shows it: a symlink with its quoted target
+// (quoted because a hostile tree chooses the bytes), anything else by its type.
+func (e entry) describe() string {
+	if e.mode&fs.ModeSymlink != 0 {
+		return "symlink to " + strconv.Quote(e.target)
+	}
+	return e.typeName()
+}
+
+// compareEntry fills art from the two sides of one path. Only a regular file is
+// ever opened, and only through its own path inside its tree.
+func compareEntry(ctx context.Context, art *Artifact, ea, eb entry, inA, inB bool, pa, pb string, opts Options) error {
+	var err error
+	if inA && ea.regular() {
+		if art.SHA256A, art.SizeA, err = hashFile(pa); err != nil {
+			return err
+		}
+	}
+	if inB && eb.regular() {
+		if art.SHA256B, art.SizeB, err = hashFile(pb); err != nil {
+			return err
+		}
+	}
+	if inA && ea.mode&fs.ModeSymlink != 0 {
+		art.LinkA = &ea.target
+	}
+	if inB && eb.mode&fs.ModeSymlink != 0 {
+		art.LinkB = &eb.target
+	}
+	present, side := ea, pa
+	switch {
+	case !inA:
+		art.Missing, present, side = "a", eb, pb
+	case !inB:
+		art.Missing = "b"
+	}
+	if !present.regular() {
+		art.Kind = Kind(strings.ReplaceAll(present.typeName(), " ", "-"))
+		if present.mode&fs.ModeSymlink != 0 {
+			art.Kind = KindSymlink
+		}
+		if art.Missing == "" {
+			art.Identical = ea.mode == eb.mode && ea.target == eb.target
+			if !art.Identical {
+				art.Location = "a is a " + ea.describe() + ", b is a " + eb.describe()
+				if art.LinkA != nil && art.LinkB != nil {
+					art.Location = fmt.Sprintf("symlink target %q != %q", ea.target, eb.target)
+				}
+			}
+		}
+		return nil
+	}
+	if art.Kind, art.Compression, err = detect(side); err != nil {
+		return err
+	}
+	if art.Missing != "" {
+		return nil
+	}
+	if !eb.regular() {
+		art.Location = "a is a " + ea.describe() + ", b is a " + eb.describe()
+		return nil
+	}
+	art.Identical = art.SHA256A == art.SHA256B
+	if !art.Identical {
+		analyze(ctx, art, pa, pb, opts)
+	}
+	return nil
 }
 
 // analyze fills in where a present-in-both artifact differs.
@@ -297,10 +382,25 @@ func rank(p string) int {
 	return 6
 }
 
-func treeRoot(dir string) (string, error) {
+// treeRoot makes dir absolute and checks it is a directory. A root that is itself
+// a symlink (dist -> /srv/builds/42) is resolved once, here, and noted: inside the
+// tree no link is ever followed.
+func treeRoot(dir, side string, notes *[]string) (string, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return "", fmt.Errorf("%w: %s: %w", ErrBadInput, dir, err)
+	}
+	lst, err := os.Lstat(abs)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrBadInput, err)
+	}
+	if lst.Mode()&fs.ModeSymlink != 0 {
+		resolved, err := filepath.EvalSymlinks(abs)
+		if err != nil {
+			return "", fmt.Errorf("%w: tree %s is a symlink that does not resolve: %w", ErrBadInput, dir, err)
+		}
+		*notes = append(*notes, fmt.Sprintf("%s: %s is a symlink; compared the tree it points to, %s", side, abs, resolved))
+		abs = resolved
 	}
 	st, err := os.Stat(abs)
 	if err != nil {
@@ -312,10 +412,11 @@ func treeRoot(dir string) (string, error) {
 	return abs, nil
 }
 
-// listFiles returns the regular files below root (following symlinks to files) as
-// slash paths relative to root.
-func listFiles(root string) ([]string, error) {
-	var out []string
+// listEntries returns everything below root but directories, keyed by slash path
+// relative to root. WalkDir never follows symlinks, so a linked directory is one
+// entry (a link) and a link loop is just a link.
+func listEntries(root string) (map[string]entry, error) {
+	out := map[string]entry{}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -323,18 +424,17 @@ func listFiles(root string) ([]string, error) {
 		if d.IsDir() {
 			return nil
 		}
-		st, err := os.Stat(p)
-		if err != nil {
-			return err
-		}
-		if !st.Mode().IsRegular() {
-			return nil
-		}
 		rel, err := filepath.Rel(root, p)
 		if err != nil {
 			return err
 		}
-		out = append(out, filepath.ToSlash(rel))
+		e := entry{mode: d.Type()}
+		if d.Type()&fs.ModeSymlink != 0 {
+			if e.target, err = os.Readlink(p); err != nil {
+				return err
+			}
+		}
+		out[filepath.ToSlash(rel)] = e
 		return nil
 	})
 	if err != nil {
@@ -343,16 +443,38 @@ func listFiles(root string) ([]string, error) {
 	return out, nil
 }
 
-func set(xs []string) map[string]bool {
-	m := make(map[string]bool, len(xs))
-	for _, x := range xs {
-		m[x] = true
+// openArtifact opens a file of a tree that the walk saw as regular, refusing it if
+// it is no longer one: a tree being written to (or an attacker racing the walk)
+// could swap it for a link to a file outside the tree, or for a FIFO whose open
+// would block forever. O_NOFOLLOW refuses the link, O_NONBLOCK keeps the FIFO's
+// open from blocking (regular files ignore it), fstat checks what was opened.
+func openArtifact(p string) (*os.File, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w (was it changed during the comparison? compare trees nobody is writing to)", p, pathlessErr(err))
 	}
-	return m
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("open %s: it is a %s now, not the regular file the walk saw: compare trees nobody is writing to", p, entry{mode: st.Mode().Type()}.typeName())
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// pathlessErr drops the path os puts in its errors, which the caller names itself.
+func pathlessErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func hashFile(p string) (string, int64, error) {
-	f, err := os.Open(p)
+	f, err := openArtifact(p)
 	if err != nil {
 		return "", 0, err
 	}

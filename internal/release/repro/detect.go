@@ -8,7 +8,6 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
-	"os"
 	"unicode/utf8"
 
 	"github.com/klauspost/compress/zstd"
@@ -33,7 +32,7 @@ const (
 // detect reads the head of path and says what it holds. Compressed files are looked
 // into: a gzip or zstd stream of a newc or tar archive is that archive.
 func detect(path string) (Kind, string, error) {
-	f, err := os.Open(path)
+	f, err := openArtifact(path)
 	if err != nil {
 		return "", "", err
 	}
@@ -137,7 +136,7 @@ func trimPartialRune(b []byte) []byte {
 // decompress opens path and returns its content with gzip or zstd undone, and the
 // compression found ("gzip", "zstd" or "none").
 func decompress(path string) (io.ReadCloser, string, error) {
-	f, err := os.Open(path)
+	f, err := openArtifact(path)
 	if err != nil {
 		return nil, "", err
 	}

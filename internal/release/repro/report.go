@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/guestforge/guestforge/internal/initrd"
 )
 
 // Report is the outcome of comparing two artifact trees.
@@ -24,6 +26,9 @@ type Report struct {
 	// went wrong.
 	Diffoscope     string `json:"diffoscope,omitempty"`
 	DiffoscopeNote string `json:"diffoscope_note,omitempty"`
+	// Notes say how the trees were read where that is not obvious (a tree root
+	// that is a symlink, resolved once).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Artifact is one file of the trees.
@@ -42,6 +47,10 @@ type Artifact struct {
 	Identical   bool   `json:"identical"`
 	// Missing names the tree that lacks the artifact ("a" or "b").
 	Missing string `json:"missing,omitempty"`
+	// LinkA and LinkB are the targets of a symlink, as written: links are
+	// compared by target and never followed.
+	LinkA *string `json:"link_a,omitempty"`
+	LinkB *string `json:"link_b,omitempty"`
 	// Offset is the first differing byte; Location says what is there (an ELF
 	// section, a text line, an ext4 block).
 	Offset   *int64 `json:"first_difference_offset,omitempty"`
@@ -88,6 +97,10 @@ const (
 	KindELF    Kind = "elf"
 	KindText   Kind = "text"
 	KindBinary Kind = "binary"
+	// KindSymlink is a link, compared by its target string. FIFOs, sockets and
+	// devices get their type as kind ("FIFO", "character-device"...) and are
+	// compared by type only.
+	KindSymlink Kind = "symlink"
 )
 
 // Mismatches returns the differing artifacts in report order.
@@ -128,22 +141,38 @@ func (r *Report) Summary() string {
 func (a *Artifact) headline() string {
 	switch {
 	case a.Missing != "":
-		return fmt.Sprintf("%s: missing in %s", a.Path, a.Missing)
+		return fmt.Sprintf("%s: missing in %s", a.name(), a.Missing)
 	case len(a.Members) > 0:
 		m := a.Members[0]
-		s := fmt.Sprintf("%s (%s): member %s %s", a.Path, a.kindLabel(), m.Member, m.Change)
+		s := fmt.Sprintf("%s (%s): member %s %s", a.name(), a.kindLabel(), initrd.EscapeName(m.Member), m.Change)
 		if len(m.Fields) > 0 {
 			s += ": " + m.Fields[0].short()
 		}
 		return s
+	case a.Offset == nil && a.Location != "":
+		return fmt.Sprintf("%s (%s): %s", a.name(), a.kindLabel(), terminalSafe(a.Location))
 	case a.Offset != nil:
-		s := fmt.Sprintf("%s (%s): first difference at byte %d (0x%x)", a.Path, a.kindLabel(), *a.Offset, *a.Offset)
+		s := fmt.Sprintf("%s (%s): first difference at byte %d (0x%x)", a.name(), a.kindLabel(), *a.Offset, *a.Offset)
 		if a.Location != "" {
-			s += ", " + a.Location
+			s += ", " + terminalSafe(a.Location)
 		}
 		return s
 	}
-	return fmt.Sprintf("%s (%s): sha256 differs", a.Path, a.kindLabel())
+	return fmt.Sprintf("%s (%s): sha256 differs", a.name(), a.kindLabel())
+}
+
+// name is the artifact's path for a terminal: the trees may be hostile, and a
+// file name holding escape sequences must not reach the screen raw (JSON escapes
+// them itself).
+func (a *Artifact) name() string { return initrd.EscapeName(a.Path) }
+
+// terminalSafe escapes the non-printable bytes of a free-text line (a location, a
+// note), which may carry names or bytes from the trees. Unlike names, it leaves
+// backslashes alone: these lines often hold Go-quoted text already.
+func terminalSafe(s string) string {
+	// EscapeName writes every backslash as \\ and adds none otherwise, so undoing
+	// that one step leaves exactly the escapes of the non-printable bytes.
+	return strings.ReplaceAll(initrd.EscapeName(s), `\\`, `\`)
 }
 
 func (a *Artifact) kindLabel() string {
@@ -164,7 +193,7 @@ func (f FieldDiff) short() string {
 		}
 		return s
 	}
-	return fmt.Sprintf("%s %s != %s", f.Field, cut(f.A), cut(f.B))
+	return fmt.Sprintf("%s %s != %s", f.Field, cut(initrd.EscapeName(f.A)), cut(initrd.EscapeName(f.B)))
 }
 
 // WriteText writes the report for people: the summary line, then every artifact
@@ -179,20 +208,28 @@ func (r *Report) WriteText(w io.Writer) error {
 		if !a.Identical {
 			status = "DIFFERS"
 		}
-		fmt.Fprintf(&b, "%-9s %s (%s)\n", status, a.Path, a.kindLabel())
-		if a.Identical {
+		fmt.Fprintf(&b, "%-9s %s (%s)\n", status, a.name(), a.kindLabel())
+		switch {
+		case a.Identical && a.LinkA != nil:
+			fmt.Fprintf(&b, "          target %q\n", *a.LinkA)
+			continue
+		case a.Identical && a.SHA256A != "":
 			fmt.Fprintf(&b, "          sha256 %s\n", a.SHA256A)
 			continue
-		}
-		if a.Missing != "" {
+		case a.Identical:
+			continue
+		case a.Missing != "":
 			fmt.Fprintf(&b, "          missing in %s\n", a.Missing)
+			continue
+		case a.SHA256A == "" || a.SHA256B == "":
+			fmt.Fprintf(&b, "          %s\n", terminalSafe(a.Location))
 			continue
 		}
 		fmt.Fprintf(&b, "          a sha256 %s (%d bytes)\n          b sha256 %s (%d bytes)\n", a.SHA256A, a.SizeA, a.SHA256B, a.SizeB)
 		if a.Offset != nil {
 			fmt.Fprintf(&b, "          first differing byte %d (0x%x)", *a.Offset, *a.Offset)
 			if a.Location != "" {
-				b.WriteString(": " + a.Location)
+				b.WriteString(": " + terminalSafe(a.Location))
 			}
 			b.WriteString("\n")
 		}
@@ -204,7 +241,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			b.WriteString(":\n")
 		}
 		for _, m := range a.Members {
-			fmt.Fprintf(&b, "            %s: %s", m.Member, m.Change)
+			fmt.Fprintf(&b, "            %s: %s", initrd.EscapeName(m.Member), m.Change)
 			if !m.Cause {
 				b.WriteString(" (follows from the differences above)")
 			}
@@ -214,14 +251,17 @@ func (r *Report) WriteText(w io.Writer) error {
 			}
 		}
 		if a.Note != "" {
-			fmt.Fprintf(&b, "          note: %s\n", a.Note)
+			fmt.Fprintf(&b, "          note: %s\n", terminalSafe(a.Note))
 		}
 	}
 	if r.Diffoscope != "" {
-		fmt.Fprintf(&b, "diffoscope report on %s: %s\n", r.First, r.Diffoscope)
+		fmt.Fprintf(&b, "diffoscope report on %s: %s\n", initrd.EscapeName(r.First), r.Diffoscope)
 	}
 	if r.DiffoscopeNote != "" {
-		fmt.Fprintf(&b, "diffoscope: %s\n", r.DiffoscopeNote)
+		fmt.Fprintf(&b, "diffoscope: %s\n", terminalSafe(r.DiffoscopeNote))
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "note: %s\n", terminalSafe(n))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
