@@ -1,16 +1,17 @@
 package repro
 
 import (
-	"github.com/guestforge/guestforge/internal/diskimage"
-
 	"bufio"
 	"bytes"
 	"compress/gzip"
 	"fmt"
 	"io"
+	"os"
 	"unicode/utf8"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/guestforge/guestforge/internal/diskimage"
 )
 
 // Magic numbers the artifacts are recognised by: the name of a file says what it
@@ -82,7 +83,7 @@ func detect(path string) (Kind, string, error) {
 // extractP1 copies partition 1 of the disk image at path into dir and returns the
 // copy's path and its start in the image.
 func extractP1(path, dir, tag string) (string, int64, error) {
-	f, err := os.Open(path)
+	f, err := openArtifact(path)
 	if err != nil {
 		return "", 0, err
 	}
