@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/guestforge/guestforge/internal/arch"
 )
@@ -65,5 +66,41 @@ func TestRepoTree(t *testing.T) {
 	}
 	if targets != 18 {
 		t.Errorf("%d arch/variant targets, want 18 (4 arches x 5 variants, gpu only on x86_64 and aarch64)", targets)
+	}
+}
+
+// A tree load reports the syntax errors of every file in one go, fragments
+// and allowlists alike.
+func TestLoadReportsEveryFile(t *testing.T) {
+	fsys := fstest.MapFS{
+		"common/a.conf":           {Data: []byte("CONFIG_A=y\nCONFIG_B =y\n")},
+		"common/b.conf":           {Data: []byte("#CONFIG_OFF_BY_COMMENT=y\n# CONFIG_C is not  set\n")},
+		"x86_64/c.conf":           {Data: []byte("CONFIG_D=maybe\n")},
+		"variants/v/only.conf":    {Data: []byte("junk\n")},
+		"allowlist/6.12.conf":     {Data: []byte("CONFIG_E\n")},
+		"variants/ok/fine.conf":   {Data: []byte("CONFIG_F=y\n")},
+		"aarch64/clean.conf":      {Data: []byte("# CONFIG_G is not set\n")},
+		"common/README.md":        {Data: []byte("not a fragment\n")},
+		"variants/ok/notes.txt":   {Data: []byte("ignored\n")},
+		"allowlist/notes.md":      {Data: []byte("ignored\n")},
+		"x86_64/also-clean.conf":  {Data: []byte("CONFIG_H=y\n")},
+		"common/zz-valid.conf":    {Data: []byte("CONFIG_I=y\n")},
+		"variants/v/another.conf": {Data: []byte("CONFIG_J=y\n")},
+	}
+	_, err := LoadFS(fsys, "kc")
+	var list ErrorList
+	if !errors.As(err, &list) {
+		t.Fatalf("LoadFS error = %v, want an ErrorList", err)
+	}
+	var got []string
+	for _, e := range list {
+		got = append(got, e.Pos.String())
+	}
+	want := "kc/allowlist/6.12.conf:1 kc/common/a.conf:2 kc/common/b.conf:2 kc/variants/v/only.conf:1 kc/x86_64/c.conf:1"
+	if strings.Join(got, " ") != want {
+		t.Errorf("error positions %v, want %s", got, want)
+	}
+	if !strings.HasPrefix(err.Error(), "kernel config tree kc has 5 syntax errors:\nkc/allowlist/6.12.conf:1: allowlist entry needs a reason") {
+		t.Errorf("error = %v", err)
 	}
 }
