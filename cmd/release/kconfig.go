@@ -27,13 +27,33 @@ requested symbol survived in the resulting .config. See kernel-configs/README.md
 	return cmd
 }
 
+// kconfigTree are the flags naming the fragment tree: ours, or Kata's.
+type kconfigTree struct {
+	configs, kata string
+}
+
+func (k *kconfigTree) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&k.configs, "configs", "kernel-configs", "kernel config fragment tree")
+	cmd.Flags().StringVar(&k.kata, "kata-fragments", "",
+		"read Kata Containers' fragment directory (tools/packaging/kernel/configs/fragments) instead of --configs; variants: default, confidential")
+	cmd.MarkFlagsMutuallyExclusive("configs", "kata-fragments")
+}
+
+func (k *kconfigTree) load() (*kconfig.Tree, error) {
+	if k.kata != "" {
+		return kconfig.LoadKata(k.kata)
+	}
+	return kconfig.Load(k.configs)
+}
+
 // kconfigTarget are the flags naming one (arch, variant).
 type kconfigTarget struct {
-	configs, arch, variant string
+	kconfigTree
+	arch, variant string
 }
 
 func (k *kconfigTarget) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&k.configs, "configs", "kernel-configs", "kernel config fragment tree")
+	k.kconfigTree.register(cmd)
 	cmd.Flags().StringVar(&k.arch, "arch", "", "guest architecture (default: the host's)")
 	cmd.Flags().StringVar(&k.variant, "variant", kconfig.DefaultVariant, "kernel config variant")
 }
@@ -43,7 +63,7 @@ func (k *kconfigTarget) merge() (*kconfig.Tree, *kconfig.Merged, error) {
 	if err != nil {
 		return nil, nil, badInput(err)
 	}
-	tree, err := kconfig.Load(k.configs)
+	tree, err := k.load()
 	if err != nil {
 		return nil, nil, badInput(err)
 	}
@@ -62,13 +82,13 @@ func parseArchOrHost(name string) (arch.Arch, error) {
 }
 
 func newKconfigListCmd() *cobra.Command {
-	var configs string
+	var trees kconfigTree
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List every arch/variant with its config id and request count",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			tree, err := kconfig.Load(configs)
+			tree, err := trees.load()
 			if err != nil {
 				return badInput(err)
 			}
@@ -88,7 +108,7 @@ func newKconfigListCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&configs, "configs", "kernel-configs", "kernel config fragment tree")
+	trees.register(cmd)
 	return cmd
 }
 

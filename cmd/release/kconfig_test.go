@@ -85,3 +85,34 @@ func TestKconfigVerify(t *testing.T) {
 		t.Errorf("missing .config: exit %d, want %d", kconfigExitCode(err), exitBadInput)
 	}
 }
+
+// --kata-fragments merges Kata's own fragment directory layout.
+func TestKconfigMergeKataFragments(t *testing.T) {
+	kata := "../../internal/kconfig/testdata/kata-x86_64"
+	out, errOut, err := runKconfig(t, "merge", "--kata-fragments", kata, "--arch", "x86_64", "--variant", "confidential")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{"CONFIG_INTEL_TDX_GUEST=y", "CONFIG_TMPFS_XATTR=y", "# CONFIG_MODULES is not set", "CONFIG_NR_CPUS=240"} {
+		if !strings.Contains(out, "\n"+line+"\n") {
+			t.Errorf("merged fragment lacks %q:\n%s", line, out)
+		}
+	}
+	if strings.Contains(out, "HW_RANDOM_VIRTIO") {
+		t.Errorf("confidential merge kept the !confidential fragment:\n%s", out)
+	}
+	if !strings.Contains(errOut, "(x86_64/confidential, 28 symbols from 9 fragments)") {
+		t.Errorf("stderr: %s", errOut)
+	}
+	list, _, err := runKconfig(t, "list", "--kata-fragments", kata)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Count(list, "\n"); lines != 5 || !strings.Contains(list, "x86_64   confidential") {
+		t.Errorf("list has %d lines, want 4 arches x default + x86_64 confidential:\n%s", lines, list)
+	}
+	if _, _, err := runKconfig(t, "merge", "--configs", "../../kernel-configs", "--kata-fragments", kata); err == nil ||
+		!strings.Contains(err.Error(), "none of the others can be") {
+		t.Errorf("--configs with --kata-fragments: %v, want a mutually-exclusive flags error", err)
+	}
+}

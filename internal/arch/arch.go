@@ -19,6 +19,10 @@ type Arch struct {
 	Aliases []string
 	// KernelArch is the kernel's ARCH= value.
 	KernelArch string
+	// KataArch is Kata Containers' name for the arch in its kernel packaging
+	// (build-kernel.sh arch_to_kernel): its fragment directory and the
+	// "!<name>" exclusion tag. It is KernelArch except on x86_64.
+	KataArch string
 	// OCIPlatform is the OCI/Docker platform string (os/arch).
 	OCIPlatform string
 	// DebianArch is dpkg's architecture name.
@@ -62,7 +66,7 @@ func (a Arch) String() string { return a.Name }
 var table = []Arch{
 	{
 		Name: "x86_64", Aliases: []string{"amd64", "x86-64", "x64"},
-		KernelArch: "x86", OCIPlatform: "linux/amd64", DebianArch: "amd64", GOARCH: "amd64",
+		KernelArch: "x86", KataArch: "x86_64", OCIPlatform: "linux/amd64", DebianArch: "amd64", GOARCH: "amd64",
 		Triplet: "x86_64-linux-gnu", CrossGCCPackage: "gcc-x86-64-linux-gnu",
 		KernelImage: "arch/x86/boot/bzImage", KernelTarget: "bzImage",
 		ELFMachine: elf.EM_X86_64, ELFClass: elf.ELFCLASS64, ELFData: elf.ELFDATA2LSB,
@@ -71,7 +75,7 @@ var table = []Arch{
 	},
 	{
 		Name: "aarch64", Aliases: []string{"arm64"},
-		KernelArch: "arm64", OCIPlatform: "linux/arm64", DebianArch: "arm64", GOARCH: "arm64",
+		KernelArch: "arm64", KataArch: "arm64", OCIPlatform: "linux/arm64", DebianArch: "arm64", GOARCH: "arm64",
 		Triplet: "aarch64-linux-gnu", CrossGCCPackage: "gcc-aarch64-linux-gnu",
 		KernelImage: "arch/arm64/boot/Image", KernelTarget: "Image",
 		ELFMachine: elf.EM_AARCH64, ELFClass: elf.ELFCLASS64, ELFData: elf.ELFDATA2LSB,
@@ -80,7 +84,7 @@ var table = []Arch{
 	},
 	{
 		Name: "s390x", Aliases: []string{"s390"},
-		KernelArch: "s390", OCIPlatform: "linux/s390x", DebianArch: "s390x", GOARCH: "s390x",
+		KernelArch: "s390", KataArch: "s390", OCIPlatform: "linux/s390x", DebianArch: "s390x", GOARCH: "s390x",
 		Triplet: "s390x-linux-gnu", CrossGCCPackage: "gcc-s390x-linux-gnu",
 		KernelImage: "arch/s390/boot/bzImage", KernelTarget: "bzImage",
 		ELFMachine: elf.EM_S390, ELFClass: elf.ELFCLASS64, ELFData: elf.ELFDATA2MSB,
@@ -89,7 +93,7 @@ var table = []Arch{
 	},
 	{
 		Name: "ppc64le", Aliases: []string{"ppc64el", "powerpc64le"},
-		KernelArch: "powerpc", OCIPlatform: "linux/ppc64le", DebianArch: "ppc64el", GOARCH: "ppc64le",
+		KernelArch: "powerpc", KataArch: "powerpc", OCIPlatform: "linux/ppc64le", DebianArch: "ppc64el", GOARCH: "ppc64le",
 		Triplet: "powerpc64le-linux-gnu", CrossGCCPackage: "gcc-powerpc64le-linux-gnu",
 		// Power guests (pseries) boot the ELF vmlinux directly; there is no compressed image.
 		KernelImage: "vmlinux", KernelTarget: "vmlinux",

@@ -28,8 +28,10 @@ type AllowEntry struct {
 }
 
 // ParseAllowlist reads one allowlist file; path is used in positions only.
+// Every bad line is reported (an ErrorList), not only the first.
 func ParseAllowlist(path string, data []byte) (*Allowlist, error) {
 	a := &Allowlist{Path: path}
+	var errs ErrorList
 	seen := map[string]Pos{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	line := 0
@@ -43,30 +45,43 @@ func ParseAllowlist(path string, data []byte) (*Allowlist, error) {
 		head, reason, ok := strings.Cut(text, ":")
 		reason = strings.TrimSpace(reason)
 		if !ok || reason == "" {
-			return nil, &Error{pos, errors.New("allowlist entry needs a reason: CONFIG_NAME [arch=..] [variant=..]: why the kernel may drop or change it")}
+			errs = append(errs, &Error{pos, errors.New("allowlist entry needs a reason: CONFIG_NAME [arch=..] [variant=..]: why the kernel may drop or change it")})
+			continue
 		}
 		fields := strings.Fields(head)
 		if len(fields) == 0 || !validName(fields[0]) {
-			return nil, &Error{pos, fmt.Errorf("allowlist entry must start with a CONFIG_ symbol name, got %q", head)}
+			errs = append(errs, &Error{pos, fmt.Errorf("allowlist entry must start with a CONFIG_ symbol name, got %q", head)})
+			continue
 		}
 		e := AllowEntry{Name: fields[0], Reason: reason, Pos: pos}
+		scopeOK := true
 		for _, f := range fields[1:] {
 			if !strings.HasPrefix(f, "arch=") && !strings.HasPrefix(f, "variant=") {
-				return nil, &Error{pos, fmt.Errorf("allowlist scope %q: only arch=a,b and variant=v,w are allowed", f)}
+				errs = append(errs, &Error{pos, fmt.Errorf("allowlist scope %q: only arch=a,b and variant=v,w are allowed", f)})
+				scopeOK = false
+				continue
 			}
 			if err := e.Select.parse(f); err != nil {
-				return nil, &Error{pos, err}
+				errs = append(errs, &Error{pos, err})
+				scopeOK = false
 			}
+		}
+		if !scopeOK {
+			continue
 		}
 		key := e.Name + " " + strings.Join(e.Select.Arches, ",") + " " + strings.Join(e.Select.Variants, ",")
 		if prev, dup := seen[key]; dup {
-			return nil, &Error{pos, fmt.Errorf("%s with the same scope is already excused at %s: keep one", e.Name, prev)}
+			errs = append(errs, &Error{pos, fmt.Errorf("%s with the same scope is already excused at %s: keep one", e.Name, prev)})
+			continue
 		}
 		seen[key] = pos
 		a.Entries = append(a.Entries, e)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading allowlist %s: %w", path, err)
+		errs = append(errs, &Error{Pos{path, line + 1}, fmt.Errorf("reading allowlist: %w", err)})
+	}
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	return a, nil
 }

@@ -5,7 +5,9 @@
 //
 // # API (what internal/build calls)
 //
-//	tree, err := kconfig.Load("kernel-configs")             // parses every fragment + allowlist; syntax errors carry file:line
+//	tree, err := kconfig.Load("kernel-configs")             // parses every fragment + allowlist; all syntax errors at once
+//	                                                        // (an ErrorList of *Error, each file:line)
+//	tree, err = kconfig.LoadKata(dir)                       // Kata's tools/packaging/kernel/configs/fragments instead
 //	m, err := tree.Merge(arch.MustParse("x86_64"), "test")  // common -> <arch> -> variants/<name>; "default" = no variant
 //	                                                        // errors.Is(err, kconfig.ErrNotApplicable): not a target for this arch
 //	m.Overrides                                             // later levels replacing earlier values: log them

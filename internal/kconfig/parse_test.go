@@ -2,6 +2,7 @@ package kconfig
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -54,7 +55,9 @@ func TestParseRejects(t *testing.T) {
 		{"no equals", "CONFIG_A=y\nCONFIG_B\n", 2, "want CONFIG_NAME=value"},
 		{"not a symbol", "FOO=y\n", 1, "bad symbol name"},
 		{"bare prefix", "CONFIG_=y\n", 1, "bad symbol name"},
-		{"space before =", "CONFIG_A =y\n", 1, "bad symbol name"},
+		{"space before =", "CONFIG_A =y\n", 1, `"CONFIG_A =y" has spaces around '=': Kconfig would ignore it; write CONFIG_A=y`},
+		{"spaces around =", "# ok\nCONFIG_A = y\n", 2, "write CONFIG_A=y"},
+		{"junk line", "CONFIG_A=y\nselect FOO\n", 2, `cannot parse "select FOO"`},
 		{"empty value", "CONFIG_A=\n", 1, "bad value"},
 		{"word value", "CONFIG_A=yes\n", 1, "bad value"},
 		{"inline comment", "CONFIG_A=y # why\n", 1, "bad value"},
@@ -64,8 +67,13 @@ func TestParseRejects(t *testing.T) {
 		{"unterminated", "CONFIG_A=\"abc\n", 1, "unterminated"},
 		{"bad escape", `CONFIG_A="a\nb"` + "\n", 1, "bad escape"},
 		{"trailing text", `CONFIG_A="a"b` + "\n", 1, "after the closing quote"},
-		{"typo not set", "# CONFIG_A is not sett\n", 1, "looks like a setting"},
-		{"comment about symbol", "# CONFIG_A is needed by B\n", 1, "looks like a setting"},
+		{"typo not set", "# CONFIG_A is not sett\n", 1, `comment "# CONFIG_A is not sett" is nearly "# CONFIG_A is not set"`},
+		{"double space not set", "# CONFIG_A is not  set\n", 1, `write exactly "# CONFIG_A is not set"`},
+		{"tab not set", "# CONFIG_A is\tnot set\n", 1, "is nearly"},
+		{"upper case not set", "# CONFIG_A IS NOT SET\n", 1, "is nearly"},
+		{"trailing dot not set", "# CONFIG_A is not set.\n", 1, "is nearly"},
+		{"missing is", "# CONFIG_A not set\n", 1, "is nearly"},
+		{"isnot", "#CONFIG_A isnot set\n", 1, "is nearly"},
 		{"duplicate in file", "CONFIG_A=y\n\nCONFIG_A=y\n", 3, "already set at line 1"},
 		{"directive after setting", "CONFIG_A=y\n# guestforge: arch=x86_64\n", 2, "after the first setting"},
 		{"unknown directive", "# guestforge: archs=x86_64\n", 1, "unknown directive"},
@@ -89,6 +97,79 @@ func TestParseRejects(t *testing.T) {
 				t.Errorf("error %q: want prefix %q and %q", err, perr.Pos.String()+": ", tt.msg)
 			}
 		})
+	}
+}
+
+// Kata Containers' fragments comment settings out ("#CONFIG_X=y") and write
+// prose that starts with a symbol name; none of it requests anything.
+func TestParseCommentsRequestNothing(t *testing.T) {
+	for _, line := range []string{
+		"#CONFIG_9P_FSCACHE=y",
+		"# CONFIG_XFRM_MIGRATE=y",
+		"#   CONFIG_A=m",
+		"# CONFIG_CGROUP_PERF needs",
+		"# CONFIG_A is needed by B",
+		"# CONFIG_A is not safe",
+		"# CONFIG_A is not set by default on arm64, so it is listed",
+		"# CONFIG_A",
+		"# PHYSICAL_ALIGN=0x1000000",
+		"#!powerpc",
+		"# !s390x !powerpc !riscv",
+		"# SPDX-License-Identifier: Apache-2.0",
+		"### FIXME - review ###",
+		"#",
+		"# guestforge is not a directive without the colon",
+	} {
+		f, err := Parse("kata.conf", []byte("CONFIG_KEEP=y\n"+line+"\n"))
+		if err != nil {
+			t.Errorf("Parse(%q): %v", line, err)
+			continue
+		}
+		if len(f.Settings) != 1 || f.Settings[0].Name != "CONFIG_KEEP" {
+			t.Errorf("Parse(%q) = %+v, want only CONFIG_KEEP", line, f.Settings)
+		}
+	}
+}
+
+// One run reports every error of a file, each with its line, and errors.As
+// still finds an *Error (the first).
+func TestParseReportsEveryError(t *testing.T) {
+	text := "CONFIG_A=y\nCONFIG_B = y\n# CONFIG_C is not sett\nCONFIG_D=yes\nCONFIG_A=y\n"
+	_, err := Parse("frag.conf", []byte(text))
+	var list ErrorList
+	if !errors.As(err, &list) {
+		t.Fatalf("Parse error = %v, want an ErrorList", err)
+	}
+	var lines []int
+	for _, e := range list {
+		lines = append(lines, e.Pos.Line)
+	}
+	if fmt.Sprint(lines) != "[2 3 4 5]" {
+		t.Errorf("error lines = %v, want [2 3 4 5]:\n%v", lines, err)
+	}
+	want := `frag.conf:2: "CONFIG_B = y" has spaces around '=': Kconfig would ignore it; write CONFIG_B=y
+frag.conf:3: comment "# CONFIG_C is not sett" is nearly "# CONFIG_C is not set": Kconfig would not read it as unset; write exactly "# CONFIG_C is not set", or reword the comment
+frag.conf:4: CONFIG_D: bad value "yes": want y, m, n, a decimal number, 0x-prefixed hex or a "double-quoted string"
+frag.conf:5: CONFIG_A is already set at line 1 of this file: keep one`
+	if err.Error() != want {
+		t.Errorf("error =\n%s\nwant\n%s", err, want)
+	}
+	var first *Error
+	if !errors.As(err, &first) || first.Pos.Line != 2 {
+		t.Errorf("errors.As(*Error) = %v, want the line 2 error", first)
+	}
+}
+
+func TestErrorListCap(t *testing.T) {
+	text := strings.Repeat("junk\n", MaxReported+5)
+	_, err := Parse("junk.conf", []byte(text))
+	msg := err.Error()
+	lines := strings.Split(msg, "\n")
+	if len(lines) != MaxReported+1 || lines[MaxReported] != "and 5 more" {
+		t.Errorf("%d lines, last %q; want %d errors then \"and 5 more\"", len(lines), lines[len(lines)-1], MaxReported)
+	}
+	if !strings.HasPrefix(lines[MaxReported-1], fmt.Sprintf("junk.conf:%d: cannot parse", MaxReported)) {
+		t.Errorf("last listed error %q", lines[MaxReported-1])
 	}
 }
 

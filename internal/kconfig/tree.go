@@ -42,6 +42,8 @@ func Load(dir string) (*Tree, error) {
 }
 
 // LoadFS parses a tree held in fsys; name prefixes positions in errors.
+// Syntax errors of every fragment and allowlist are reported together (an
+// ErrorList); a misplaced directory stops the load at once.
 func LoadFS(fsys fs.FS, name string) (*Tree, error) {
 	t := &Tree{Name: name, arches: map[string][]*Fragment{}, variants: map[string][]*Fragment{}, allow: map[string]*Allowlist{}}
 	entries, err := fs.ReadDir(fsys, ".")
@@ -49,31 +51,35 @@ func LoadFS(fsys fs.FS, name string) (*Tree, error) {
 		return nil, fmt.Errorf("reading kernel config tree %s: %w", name, err)
 	}
 	archNames := arch.Names()
+	var errs ErrorList
 	for _, e := range entries {
 		if !e.IsDir() {
 			continue // README.md and friends
 		}
 		switch n := e.Name(); {
 		case n == CommonDir:
-			if t.common, err = t.readLevel(fsys, n); err != nil {
+			if t.common, err = t.readLevel(fsys, n, &errs); err != nil {
 				return nil, err
 			}
 		case slices.Contains(archNames, n):
-			if t.arches[n], err = t.readLevel(fsys, n); err != nil {
+			if t.arches[n], err = t.readLevel(fsys, n, &errs); err != nil {
 				return nil, err
 			}
 		case n == VariantsDir:
-			if err := t.readVariants(fsys); err != nil {
+			if err := t.readVariants(fsys, &errs); err != nil {
 				return nil, err
 			}
 		case n == AllowlistDir:
-			if err := t.readAllowlists(fsys); err != nil {
+			if err := t.readAllowlists(fsys, &errs); err != nil {
 				return nil, err
 			}
 		default:
 			return nil, fmt.Errorf("%s: unknown directory %q: use %s/, %s/, %s/ or an arch directory (%s)",
 				name, n, CommonDir, VariantsDir, AllowlistDir, strings.Join(archNames, ", "))
 		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("kernel config tree %s has %d syntax errors:\n%w", name, len(errs), errs)
 	}
 	if len(t.common) == 0 {
 		return nil, fmt.Errorf("%s: no %s/*%s fragments: is this the kernel-configs directory?", name, CommonDir, fragmentExt)
@@ -85,7 +91,8 @@ func (t *Tree) display(p string) string { return path.Join(t.Name, p) }
 
 // readLevel parses dir/*.conf in lexical order; subdirectories are refused
 // because nothing would ever read them.
-func (t *Tree) readLevel(fsys fs.FS, dir string) ([]*Fragment, error) {
+// Syntax errors go to errs so the load can go on and report them all.
+func (t *Tree) readLevel(fsys fs.FS, dir string, errs *ErrorList) ([]*Fragment, error) {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", t.display(dir), err)
@@ -105,7 +112,8 @@ func (t *Tree) readLevel(fsys fs.FS, dir string) ([]*Fragment, error) {
 		}
 		f, err := Parse(t.display(p), data)
 		if err != nil {
-			return nil, fmt.Errorf("kernel config fragment: %w", err)
+			*errs = errs.appendErrors(err, Pos{t.display(p), 0})
+			continue
 		}
 		out = append(out, f)
 	}
@@ -113,7 +121,7 @@ func (t *Tree) readLevel(fsys fs.FS, dir string) ([]*Fragment, error) {
 	return out, nil
 }
 
-func (t *Tree) readVariants(fsys fs.FS) error {
+func (t *Tree) readVariants(fsys fs.FS, errs *ErrorList) error {
 	entries, err := fs.ReadDir(fsys, VariantsDir)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", t.display(VariantsDir), err)
@@ -127,11 +135,12 @@ func (t *Tree) readVariants(fsys fs.FS) error {
 			return fmt.Errorf("%s: bad variant directory name (lower-case letters, digits, -; %q is reserved for common + arch)",
 				t.display(path.Join(VariantsDir, n)), DefaultVariant)
 		}
-		frags, err := t.readLevel(fsys, path.Join(VariantsDir, n))
+		before := len(*errs)
+		frags, err := t.readLevel(fsys, path.Join(VariantsDir, n), errs)
 		if err != nil {
 			return err
 		}
-		if len(frags) == 0 {
+		if len(frags) == 0 && len(*errs) == before {
 			return fmt.Errorf("%s: variant has no *%s fragments", t.display(path.Join(VariantsDir, n)), fragmentExt)
 		}
 		t.variants[n] = frags
@@ -139,7 +148,7 @@ func (t *Tree) readVariants(fsys fs.FS) error {
 	return nil
 }
 
-func (t *Tree) readAllowlists(fsys fs.FS) error {
+func (t *Tree) readAllowlists(fsys fs.FS, errs *ErrorList) error {
 	entries, err := fs.ReadDir(fsys, AllowlistDir)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", t.display(AllowlistDir), err)
@@ -155,7 +164,8 @@ func (t *Tree) readAllowlists(fsys fs.FS) error {
 		}
 		a, err := ParseAllowlist(t.display(p), data)
 		if err != nil {
-			return err
+			*errs = errs.appendErrors(err, Pos{t.display(p), 0})
+			continue
 		}
 		t.allow[strings.TrimSuffix(e.Name(), fragmentExt)] = a
 	}
