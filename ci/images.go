@@ -11,7 +11,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strconv"
 
 	lib "dagger.io/dagger"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/guestforge/guestforge/internal/build"
 	"github.com/guestforge/guestforge/internal/initrd"
 	"github.com/guestforge/guestforge/internal/policy"
+	"github.com/guestforge/guestforge/internal/release/katastatic"
 )
 
 // Rootfs builds an image's root filesystem for one architecture and returns
@@ -81,9 +84,10 @@ func (m *Guestforge) Initrd(
 	})
 }
 
-// Image builds an image's rootfs disk image for one architecture:
-// <arch>/rootfs-<image>.img, with --verity also rootfs-<image>.img.verity,
-// root_hash.txt and verity-<image>.cmdline (the kernel command line that mounts it).
+// Image builds an image's rootfs disk image for one architecture in Kata's layout:
+// <arch>/rootfs-<image>.img (msdos table, p1 the filesystem, with --verity p2 the hash
+// tree), with --verity also verity-<image>.params (Kata's kernel_verity_params),
+// root_hash.txt and verity-<image>.cmdline (the root parameters Kata derives).
 func (m *Guestforge) Image(
 	ctx context.Context,
 	// x86_64, aarch64, s390x or ppc64le
@@ -123,7 +127,7 @@ func (m *Guestforge) Image(
 // All builds the matrix of toolchain.yaml's targets in parallel: for every selected
 // arch its kernel and, for every image its targets list, the initrd and the rootfs
 // image. The result is laid out as <arch>/vmlinuz-..., initrd-<image>.img,
-// rootfs-<image>.img (+ .verity, verity-<image>.cmdline), root_hash.txt.
+// rootfs-<image>.img (Kata's layout; + verity-<image>.params and .cmdline), root_hash.txt.
 //
 // Like `make` (and `repro`), it builds the test kernel, the smallest bootable one
 // (minutes on two cores), unless --kernel-variant=targets asks for the kernels the
@@ -199,4 +203,56 @@ func (m *Guestforge) images(ctx context.Context, fn func(context.Context, *lib.C
 		return nil, err
 	}
 	return dag.LoadDirectoryFromID(dagger.DirectoryID(id)), nil
+}
+
+// KataStatic builds one arch's kernel, initrds and images (as All does) and returns
+// kata-static-<arch>.tar: the tree kata-deploy installs under
+// /opt/kata/share/kata-containers/ with Kata's names and symlinks, byte-identical to
+// `release export --layout kata-static` of the same build.
+//
+//	dagger call kata-static --arch=x86_64 export --path=dist/
+func (m *Guestforge) KataStatic(
+	ctx context.Context,
+	// x86_64, aarch64, s390x or ppc64le
+	// +default="x86_64"
+	arch string,
+	// kernel config variant; "targets" builds the arch's targets' own variants
+	// +default="test"
+	kernelVariant string,
+	// the image installed as kata-containers.img
+	// +default="systemd"
+	image string,
+	// the image whose initrd is installed as kata-containers-initrd.img
+	// +default="default"
+	initrdImage string,
+	// the image installed as kata-containers-confidential.img
+	// +optional
+	confidentialImage string,
+	// the day deprecated targets are judged on, YYYY-MM-DD (default: today, UTC)
+	// +optional
+	asOf string,
+) (*dagger.Directory, error) {
+	return m.images(ctx, func(ctx context.Context, c *lib.Client, p *build.Pipeline, repo *build.Repo) (*lib.Directory, error) {
+		day, err := policy.ParseAsOf(asOf)
+		if err != nil {
+			return nil, err
+		}
+		variant := build.KernelVariantArg(kernelVariant)
+		d, err := p.All(ctx, repo, build.MatrixSpec{Arches: []string{arch}, KernelVariant: variant, FS: build.FSExt4,
+			Verity: true, Compression: initrd.Zstd, AsOf: day})
+		if err != nil {
+			return nil, err
+		}
+		o := katastatic.Options{Arch: arch, Image: image, Initrd: initrdImage, ConfidentialImage: confidentialImage,
+			TestAsDefault: kernelVariant == "test"}
+		if v := os.Getenv("SOURCE_DATE_EPOCH"); v != "" {
+			if o.Epoch, err = strconv.ParseInt(v, 10, 64); err != nil {
+				return nil, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds", v)
+			}
+		}
+		if err := o.Fill(repo.Toolchain, repo.Configs); err != nil {
+			return nil, err
+		}
+		return p.KataStatic(ctx, d, o)
+	})
 }

@@ -199,7 +199,7 @@ func (p *Pipeline) warmBuilders(ctx context.Context, repo *Repo, plan MatrixPlan
 
 // All builds the matrix in parallel and returns one directory laid out as
 // dist/<version>/: <arch>/ with the kernels, initrd-<image>.img,
-// rootfs-<image>.img (+ .verity, verity-<image>.cmdline) and root_hash.txt.
+// rootfs-<image>.img in Kata's layout (+ verity-<image>.params and .cmdline) and root_hash.txt.
 // RunMatrix is the same build with every job's result.
 func (p *Pipeline) All(ctx context.Context, repo *Repo, spec MatrixSpec) (*dagger.Directory, error) {
 	run, err := p.RunMatrix(ctx, repo, spec, MatrixHooks{})

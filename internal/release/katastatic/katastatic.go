@@ -191,33 +191,16 @@ func Export(r Request) ([]string, error) {
 	if err := safepath.CheckOutput(r.Out, r.Dist, r.Toolchain, r.KernelConfigs); err != nil {
 		return nil, err
 	}
-	a, err := arch.Parse(r.Arch)
-	if err != nil {
-		return nil, err
-	}
-	r.Arch = a.Name
 	tc, err := manifest.Load(r.Toolchain)
 	if err != nil {
 		return nil, err
 	}
-	if r.Epoch == 0 {
-		r.Epoch = tc.Epoch
-	}
-	r.Distro, r.DistroVersion = tc.Distro.Name, tc.Distro.Suite
 	tree, err := kconfig.Load(r.KernelConfigs)
 	if err != nil {
 		return nil, err
 	}
-	r.KernelVariants = map[string]string{}
-	for _, v := range tree.Variants() {
-		m, err := tree.Merge(a, v)
-		if errors.Is(err, kconfig.ErrNotApplicable) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		r.KernelVariants[m.ID()] = v
+	if err := r.Options.Fill(tc, tree); err != nil {
+		return nil, err
 	}
 	t, err := dist.OpenSkipping(r.Dist, "logs")
 	if err != nil {
@@ -230,4 +213,32 @@ func Export(r Request) ([]string, error) {
 		return err
 	})
 	return names, err
+}
+
+// Fill completes o from a checkout: the canonical arch name, the config id of
+// every kernel-configs variant for the arch (which kernel is which), the distro
+// of toolchain.yaml and, unless o.Epoch is set, its epoch. Both front doors
+// (`release export`, `dagger call kata-static`) fill their options here.
+func (o *Options) Fill(tc *manifest.Toolchain, tree *kconfig.Tree) error {
+	a, err := arch.Parse(o.Arch)
+	if err != nil {
+		return err
+	}
+	o.Arch = a.Name
+	if o.Epoch == 0 {
+		o.Epoch = tc.Epoch
+	}
+	o.Distro, o.DistroVersion = tc.Distro.Name, tc.Distro.Suite
+	o.KernelVariants = map[string]string{}
+	for _, v := range tree.Variants() {
+		m, err := tree.Merge(a, v)
+		if errors.Is(err, kconfig.ErrNotApplicable) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		o.KernelVariants[m.ID()] = v
+	}
+	return nil
 }
