@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export GOFLAGS := -mod=mod
 export GONOSUMDB := github.com/dagger/dagger,dagger.io/dagger
 
-.PHONY: all dist test unit lint engine engine-stop tools bench bench-quick repro clean fuzz
+.PHONY: all dist test test-release unit lint engine engine-stop tools bench bench-quick repro clean fuzz
 
 all: dist
 
@@ -13,6 +13,13 @@ dist:
 
 test:
 	hack/test.sh
+
+# The release kernel (x86_64 default) through the boot tier's Kata launch-conformance
+# boots; CI boots the test kernel with the same launches (a default kernel build is too
+# long for CI on two cores).
+test-release:
+	hack/airgap/engine.sh ensure >/tmp/guestforge-engine.env && . /tmp/guestforge-engine.env && \
+	GUESTFORGE_BOOT_KERNEL_VARIANT=default go test -tags boot -count=1 -timeout 180m -run 'TestKata|TestBoot' ./internal/build/
 
 unit:
 	go test ./...

@@ -24,7 +24,17 @@ import (
 
 var bootArch = arch.MustParse("x86_64")
 
-// testKernel is the x86_64 test-variant kernel, built once per test binary.
+// bootKernelVariant is the kernel the boot tier boots: the test variant (CI's, minutes
+// to build), or GUESTFORGE_BOOT_KERNEL_VARIANT (`make test-release`: default, the
+// kernel a release ships, through the same launch-conformance boots).
+func bootKernelVariant() string {
+	if v := os.Getenv("GUESTFORGE_BOOT_KERNEL_VARIANT"); v != "" {
+		return v
+	}
+	return "test"
+}
+
+// testKernel is the x86_64 kernel the boot tests boot, built once per test binary.
 var testKernel struct {
 	once    sync.Once
 	path    string
@@ -36,7 +46,7 @@ func bootKernel(t *testing.T, p *Pipeline, ctx context.Context, repo *Repo) (str
 	t.Helper()
 	testKernel.once.Do(func() {
 		start := time.Now()
-		k, err := p.Kernel(ctx, repo, KernelSpec{Arch: bootArch, Variant: "test"})
+		k, err := p.Kernel(ctx, repo, KernelSpec{Arch: bootArch, Variant: bootKernelVariant()})
 		if err != nil {
 			testKernel.err = err
 			return
@@ -58,7 +68,7 @@ func bootKernel(t *testing.T, p *Pipeline, ctx context.Context, repo *Repo) (str
 			err = os.WriteFile(filepath.Join(keep, name), data, 0o644)
 		}
 		testKernel.path, testKernel.release, testKernel.err = filepath.Join(keep, name), k.Release, err
-		t.Logf("test kernel %s-%s: %s", k.Release, k.ConfigID, time.Since(start).Round(time.Second))
+		t.Logf("%s kernel %s-%s: %s", bootKernelVariant(), k.Release, k.ConfigID, time.Since(start).Round(time.Second))
 	})
 	if testKernel.err != nil {
 		t.Fatalf("build the test kernel: %v", testKernel.err)
