@@ -132,10 +132,11 @@ func TestBootSystemdRootDisk(t *testing.T) {
 	}
 	dir := exportDir(t, ctx, img.Dir)
 	disk := filepath.Join(dir, img.Files[0])
-	// No initrd: the test kernel has virtio-blk and ext4 built in; the kernel starts
-	// /sbin/init, which is systemd (systemd-sysv). -snapshot keeps the image unchanged.
+	// No initrd: the test kernel has virtio-blk, msdos partitions and ext4 built in; the
+	// kernel starts /sbin/init, which is systemd (systemd-sysv), from p1 of Kata's
+	// layout. -snapshot keeps the image unchanged.
 	res, err := boot.Run(ctx, boot.Config{Arch: bootArch, Kernel: kernel, Disk: disk,
-		Append: "root=/dev/vda rootfstype=ext4 ro", ExtraArgs: []string{"-snapshot"},
+		Append: "root=/dev/vda1 rootfstype=ext4 ro", ExtraArgs: []string{"-snapshot"},
 		Timeout: 8 * time.Minute, Log: bootConsole(t)})
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/guestforge/guestforge/internal/spelling"
 )
 
 // Pos is where a setting came from.
@@ -207,31 +209,10 @@ func parseComment(text string) (Setting, bool, error) {
 	// small typos ("is not sett", "is not set."). Prose such as "needs",
 	// "is needed by" or "is not safe" is too far from the phrase to match.
 	normal := strings.ToLower(strings.Join(strings.Fields(rest), " "))
-	if editDistance(normal, notSet) <= 2 || normal == "not set" {
+	if spelling.Distance(normal, notSet) <= 2 || normal == "not set" {
 		return Setting{}, false, fmt.Errorf("comment %q is nearly \"# %s %s\": Kconfig would not read it as unset; write exactly \"# %s %s\", or reword the comment", text, name, notSet, name, notSet)
 	}
 	return Setting{}, false, nil
-}
-
-// editDistance is the Levenshtein distance between two short ASCII strings.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func validName(name string) bool {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+	"github.com/guestforge/guestforge/internal/spelling"
 )
 
 // walker turns a yaml.Node tree into typed values, recording one Error per
@@ -333,7 +334,7 @@ func findField(fields []field, key string) *field {
 func suggest(got string, known []string) string {
 	best, bestD := "", 1<<30
 	for _, k := range known {
-		if d := editDistance(strings.ToLower(got), k); d < bestD {
+		if d := spelling.Distance(strings.ToLower(got), k); d < bestD {
 			best, bestD = k, d
 		}
 	}
@@ -341,31 +342,6 @@ func suggest(got string, known []string) string {
 		return fmt.Sprintf(": did you mean %q?", best)
 	}
 	return ": allowed keys are " + strings.Join(known, ", ")
-}
-
-// editDistance is the Levenshtein distance between a and b (bytes; keys are ASCII).
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		// Long garbage keys are never a typo of a short known key.
-		return 1 << 20
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // lastPart is the final key of a dotted path ("toolchains.go.version" -> "version").
