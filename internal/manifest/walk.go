@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
 	"github.com/guestforge/guestforge/internal/spelling"
 )
 
