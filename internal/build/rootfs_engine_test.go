@@ -13,16 +13,21 @@ package build
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/guestforge/guestforge/internal/arch"
 	"github.com/guestforge/guestforge/internal/initrd"
+	"github.com/guestforge/guestforge/internal/release/dist"
+	"github.com/guestforge/guestforge/internal/release/katastatic"
 	"github.com/guestforge/guestforge/internal/release/repro"
 	"github.com/guestforge/guestforge/internal/release/sbom"
 	"github.com/guestforge/guestforge/internal/testenv"
@@ -189,9 +194,33 @@ func TestImageReproducible(t *testing.T) {
 		t.Fatalf("the x86_64 images are not reproducible:\n%s", text.String())
 	}
 	if len(rep.Artifacts) < 4 {
-		t.Fatalf("compared only %d artifacts, want initrd, image, hash tree, cmdline and root hash:\n%s", len(rep.Artifacts), text.String())
+		t.Fatalf("compared only %d artifacts, want initrd, image, verity params, cmdline and root hash:\n%s", len(rep.Artifacts), text.String())
 	}
 	t.Logf("gate passed:\n%s", text.String())
+
+	// The kata-static tarball of each build: the same bytes, so the tree kata-deploy
+	// installs is as reproducible as the artifacts in it.
+	var sums [2]string
+	for i, b := range builds {
+		tr, err := dist.OpenSkipping(b.Dir, "logs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		names, err := katastatic.Write(&buf, tr, katastatic.Options{Arch: "x86_64", Image: "default", Initrd: "default",
+			Distro: "debian", DistroVersion: "bookworm", Epoch: repo.Toolchain.Epoch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(names, "kata-containers.img") || !slices.Contains(names, "root_hash_base.txt") {
+			t.Fatalf("kata-static of build %d lacks Kata's image names: %v", i, names)
+		}
+		sums[i] = fmt.Sprintf("%x", sha256.Sum256(buf.Bytes()))
+	}
+	if sums[0] != sums[1] {
+		t.Fatalf("kata-static tarballs of the two builds differ: %s vs %s", sums[0], sums[1])
+	}
+	t.Logf("kata-static tarball identical across the two builds: sha256 %s", sums[0])
 }
 
 // errorCheckout is a checkout with image definitions that must fail: an unknown
