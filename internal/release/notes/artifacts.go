@@ -2,9 +2,13 @@ package notes
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
+
+	"github.com/guestforge/guestforge/internal/kata"
 
 	"github.com/guestforge/guestforge/internal/release/dist"
 	"github.com/guestforge/guestforge/internal/release/sums"
@@ -16,6 +20,10 @@ type Artifact struct {
 	Arch   string // arch directory, "" for files at the top of the tree
 	Size   int64
 	SHA256 string
+	// KataVerityParams is the kernel_verity_params value a verity-<image>.params
+	// file holds (empty for every other artifact): the notes print it, so a
+	// user can configure Kata from the release page.
+	KataVerityParams string
 }
 
 // Artifacts lists the build artifacts of the dist/<version>/ tree at dir
@@ -52,10 +60,38 @@ func Artifacts(dir string) ([]Artifact, error) {
 				rel, sum, filepath.Join(t.Root, dist.SumsFile), want)
 		}
 		dir, name := path.Split(rel)
-		out = append(out, Artifact{Name: name, Arch: path.Clean(dir), Size: fi.Size(), SHA256: sum})
+		a := Artifact{Name: name, Arch: path.Clean(dir), Size: fi.Size(), SHA256: sum}
+		if strings.HasPrefix(name, "verity-") && strings.HasSuffix(name, ".params") {
+			if a.KataVerityParams, err = readVerityParams(t.Path(rel)); err != nil {
+				return nil, fmt.Errorf("artifact table: %w", err)
+			}
+		}
+		out = append(out, a)
 		if dir == "" {
 			out[len(out)-1].Arch = ""
 		}
 	}
 	return out, nil
+}
+
+// readVerityParams reads a verity-<image>.params file: one line Kata's runtime
+// accepts as kernel_verity_params.
+func readVerityParams(file string) (string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 4097))
+	if err != nil {
+		return "", err
+	}
+	if len(b) > 4096 {
+		return "", fmt.Errorf("%s is over 4 KiB: a kernel_verity_params line is about 200 bytes; rebuild the image", file)
+	}
+	line := strings.TrimSuffix(string(b), "\n")
+	if v, err := kata.ParseVerityParams(line); err != nil || v == nil {
+		return "", fmt.Errorf("%s does not hold a kernel_verity_params value Kata accepts (%v): rebuild the image", file, err)
+	}
+	return line, nil
 }

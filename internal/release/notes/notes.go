@@ -178,6 +178,20 @@ func writeArtifacts(b *bytes.Buffer, in Input) {
 		fmt.Fprintf(b, "| %s | %s | %s | `%s` |\n", cell(a.Name), arch, Size(a.Size), a.SHA256)
 	}
 	b.WriteString("\n")
+	var measured []Artifact
+	for _, a := range in.Artifacts {
+		if a.KataVerityParams != "" {
+			measured = append(measured, a)
+		}
+	}
+	if len(measured) == 0 {
+		return
+	}
+	b.WriteString("### Measured images with Kata\n\nEach measured rootfs image holds its dm-verity hash tree in partition 2. Set this in the `[hypervisor.qemu]` section of Kata's `configuration.toml` next to `image = ...` (see docs/kata.md):\n\n")
+	for _, a := range measured {
+		image := strings.TrimSuffix(strings.TrimPrefix(a.Name, "verity-"), ".params")
+		fmt.Fprintf(b, "- %s `rootfs-%s.img`:\n\n  ```toml\n  kernel_verity_params = \"%s\"\n  ```\n\n", a.Arch, image, a.KataVerityParams)
+	}
 }
 
 // Size prints a byte count the way people read download sizes, with the

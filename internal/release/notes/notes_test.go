@@ -170,3 +170,35 @@ func golden(t *testing.T, path string, got []byte) {
 		t.Errorf("output differs from %s (rerun with -update after checking the diff):\n%s", path, got)
 	}
 }
+
+// TestMeasuredImageParamsInNotes: a verity-<image>.params file is a row of the
+// table and its value the configuration.toml line under "Measured images with Kata";
+// a params file Kata would refuse stops the notes.
+func TestMeasuredImageParamsInNotes(t *testing.T) {
+	root := distTree(t)
+	const params = "root_hash=5d41402abc4b2a76b9719d911017c592,salt=7f83b1657ff1fc53,data_blocks=25600,data_block_size=4096,hash_block_size=4096"
+	if err := os.WriteFile(filepath.Join(root, "x86_64/verity-default.params"), []byte(params+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	arts, err := notes.Artifacts(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := notes.Render(notes.Input{Tag: "v1.3.0", Date: time.Date(2026, 12, 15, 0, 0, 0, 0, time.UTC), Commit: "abc",
+		Artifacts: arts, Manifest: loadManifest(t), Signing: notes.Signing{PublicKey: "cosign.pub"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| verity-default.params | x86_64 |", "### Measured images with Kata",
+		"- x86_64 `rootfs-default.img`:", `  kernel_verity_params = "` + params + `"`} {
+		if !bytes.Contains(md, []byte(want)) {
+			t.Errorf("notes lack %q:\n%s", want, md)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "x86_64/verity-default.params"), []byte("root_hash=,salt=00\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := notes.Artifacts(root); err == nil || !strings.Contains(err.Error(), "does not hold a kernel_verity_params value Kata accepts") {
+		t.Fatalf("a broken params file: %v", err)
+	}
+}
