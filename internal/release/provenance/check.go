@@ -107,3 +107,26 @@ func sortedKeys(m map[string]string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// ReleaseVersion is the release version the statements in file record
+// (externalParameters.version, written by New from the tree's directory
+// name). Every statement must record the same one: the version is what
+// `release verify` binds the tree's name to.
+func ReleaseVersion(file string) (string, error) {
+	sts, err := Read(file)
+	if err != nil {
+		return "", err
+	}
+	version := ""
+	for i, st := range sts {
+		v, _ := st.Predicate.BuildDefinition.ExternalParameters["version"].(string)
+		if v == "" {
+			return "", fmt.Errorf("%s: statement %d records no release version (buildDefinition.externalParameters.version): re-run `release attest`", file, i+1)
+		}
+		if version != "" && v != version {
+			return "", fmt.Errorf("%s: statements record two release versions, %s and %s", file, version, v)
+		}
+		version = v
+	}
+	return version, nil
+}
