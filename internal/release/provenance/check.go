@@ -5,17 +5,21 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"sort"
 
+	"github.com/guestforge/guestforge/internal/boundedio"
 	"github.com/guestforge/guestforge/internal/release/dist"
 	"github.com/guestforge/guestforge/internal/release/sums"
 )
 
+// MaxProvenanceBytes bounds provenance.intoto.jsonl: one statement per
+// release with a subject per artifact takes a few KiB.
+const MaxProvenanceBytes = 16 * boundedio.MiB
+
 // Read parses a provenance.intoto.jsonl file: one statement a line, each an
 // in-toto Statement v1 with a SLSA Provenance v1 predicate.
 func Read(file string) ([]Statement, error) {
-	body, err := os.ReadFile(file)
+	body, err := boundedio.ReadFileLimit(file, MaxProvenanceBytes, "a provenance file")
 	if err != nil {
 		return nil, fmt.Errorf("read provenance: %w", err)
 	}

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path"
 	"time"
 
+	"github.com/guestforge/guestforge/internal/boundedio"
 	"github.com/guestforge/guestforge/internal/release/dist"
 	"github.com/guestforge/guestforge/internal/release/sums"
 )
@@ -118,9 +118,13 @@ func kernelsWithSource(ks []Kernel, src string) []Kernel {
 	return out
 }
 
+// MaxDocumentBytes bounds an SBOM: an image's document lists a few hundred
+// packages, a few hundred KiB.
+const MaxDocumentBytes = 64 * boundedio.MiB
+
 // Read parses an SPDX document written by this package.
 func Read(file string) (*Document, []byte, error) {
-	body, err := os.ReadFile(file)
+	body, err := boundedio.ReadFileLimit(file, MaxDocumentBytes, "an SBOM")
 	if err != nil {
 		return nil, nil, fmt.Errorf("read SBOM: %w", err)
 	}
