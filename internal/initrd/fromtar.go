@@ -26,6 +26,9 @@ func FromTar(r io.Reader, limits Limits) (*Tree, error) {
 		if err != nil {
 			return nil, fmt.Errorf("tar member #%d: %w", n, truncated(err))
 		}
+		if n > limits.MaxEntries {
+			return nil, fmt.Errorf("tar member #%d: the tree is over the limit of %d entries; raise the limit or remove content", n, limits.MaxEntries)
+		}
 		if isTarRoot(h.Name) {
 			continue
 		}

@@ -64,3 +64,19 @@ func TestTruncatedCpioNamesMember(t *testing.T) {
 		t.Fatalf("got  %v\nwant %s", err, want)
 	}
 }
+
+// Empty members cost memory too: the entry limit stops a tar of millions
+// of directories while it is read, not after.
+func TestFromTarEntryLimit(t *testing.T) {
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	for _, d := range []string{"a/", "b/", "c/", "d/"} {
+		tw.WriteHeader(&tar.Header{Name: d, Typeflag: tar.TypeDir, Mode: 0o755})
+	}
+	tw.Close()
+	_, err := FromTar(&b, Limits{MaxEntries: 3})
+	want := "tar member #4: the tree is over the limit of 3 entries; raise the limit or remove content"
+	if err == nil || err.Error() != want {
+		t.Fatalf("got  %v\nwant %s", err, want)
+	}
+}
