@@ -23,6 +23,12 @@ func Read(file string) ([]Statement, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read provenance: %w", err)
 	}
+	return Parse(file, body)
+}
+
+// Parse decodes provenance statements held in memory; file names them in
+// errors (file:line).
+func Parse(file string, body []byte) ([]Statement, error) {
 	var out []Statement
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)

@@ -128,13 +128,22 @@ func Read(file string) (*Document, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("read SBOM: %w", err)
 	}
+	doc, err := Parse(file, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	return doc, body, nil
+}
+
+// Parse decodes an SPDX document held in memory; file names it in errors.
+func Parse(file string, body []byte) (*Document, error) {
 	var doc Document
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&doc); err != nil {
-		return nil, nil, fmt.Errorf("%s: not an SPDX JSON document: %w", file, err)
+		return nil, fmt.Errorf("%s: not an SPDX JSON document: %w", file, err)
 	}
 	if doc.SPDXVersion != spdxVersion {
-		return nil, nil, fmt.Errorf("%s: spdxVersion %q, want %s", file, doc.SPDXVersion, spdxVersion)
+		return nil, fmt.Errorf("%s: spdxVersion %q, want %s", file, doc.SPDXVersion, spdxVersion)
 	}
-	return &doc, body, nil
+	return &doc, nil
 }
