@@ -2,7 +2,6 @@ package policy
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 	version "github.com/hashicorp/go-version"
 
+	"github.com/guestforge/guestforge/internal/boundedio"
 	"github.com/guestforge/guestforge/internal/manifest"
 )
 
@@ -69,11 +69,15 @@ func Check(m *manifest.Toolchain, deps []Dependency, f *Feeds, asOf time.Time) (
 			rep.Rows = append(rep.Rows, ev.orphanExceptionRow(exc))
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := boundedio.Errors(errs, maxErrors); err != nil {
 		return nil, err
 	}
 	return rep, nil
 }
+
+// maxErrors caps the problems one run reports: a go.mod with hundreds of
+// unreadable requirements gives a screenful and a count, not hundreds.
+const maxErrors = 20
 
 func pinsByLine(m *manifest.Toolchain) []manifest.Pin {
 	pins := make([]manifest.Pin, 0, len(m.Toolchains))

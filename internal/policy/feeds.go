@@ -242,7 +242,7 @@ func Fetch(ctx context.Context, src Source, need Need) (map[string][]byte, map[s
 		}
 		docs[name] = r.data
 	}
-	return docs, origin, errors.Join(errs...)
+	return docs, origin, boundedio.Errors(errs, maxErrors)
 }
 
 // feedLabel names a feed for people.
@@ -311,7 +311,7 @@ func ParseFeeds(docs map[string][]byte, origin map[string]string, need Need) (*F
 		}
 		f.Modules[m] = vs
 	}
-	return f, errors.Join(errs...)
+	return f, boundedio.Errors(errs, maxErrors)
 }
 
 // LoadFeeds fetches and parses what need names.

@@ -2,10 +2,12 @@ package policy
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -75,5 +77,21 @@ func TestLiveSourceBoundsTheBody(t *testing.T) {
 	want := srv.URL + "/example.com/x/@v/list is larger than 64 MiB, the limit for an upstream feed: it is not what it claims to be, or it is damaged"
 	if err == nil || err.Error() != want {
 		t.Fatalf("got  %v\nwant %s", err, want)
+	}
+}
+
+// A go.mod with many problems reports twenty and a count.
+func TestCheckErrorListIsCapped(t *testing.T) {
+	var deps []Dependency
+	for i := range 30 {
+		deps = append(deps, Dependency{Path: fmt.Sprintf("example.com/m%02d", i), Version: "v1.0.0", File: "go.mod", Line: 3 + i})
+	}
+	_, err := Check(defaults().manifest(t), deps, snapshot(t), day("2026-11-22"))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != 21 || lines[0] != "go.mod:3: example.com/m00 needs its module version list, which was not loaded" || lines[20] != "and 10 more" {
+		t.Fatalf("%d lines:\n%s", len(lines), err)
 	}
 }

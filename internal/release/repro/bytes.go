@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/guestforge/guestforge/internal/boundedio"
 )
 
 // firstDifference returns the offset of the first byte where the files differ (the
@@ -146,8 +148,12 @@ func window(s string, col int, present bool) string {
 	return out
 }
 
+// maxTextBytes bounds a text artifact read whole to show a differing line
+// (a kernel config is a few hundred KiB).
+const maxTextBytes = 64 * boundedio.MiB
+
 func lineAt(file string) ([]string, error) {
-	data, err := os.ReadFile(file)
+	data, err := boundedio.ReadFileLimit(file, maxTextBytes, "a text artifact")
 	if err != nil {
 		return nil, err
 	}
