@@ -218,8 +218,8 @@ requirements to the newest release of their major: those are shown with what to 
 			if err != nil {
 				return badInput(err)
 			}
-			if err := writeFileKeepMode(in.manifest, data); err != nil {
-				return badInput(fmt.Errorf("write %s: %w", in.manifest, err))
+			if err := manifest.WriteInPlace(in.manifest, data); err != nil {
+				return badInput(err)
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s: %d version edit(s), %d exception(s) dropped\n", in.manifest, len(rw.Edits), len(rw.DropExceptions))
 			return nil
@@ -261,29 +261,4 @@ func newPolicySnapshotCmd() *cobra.Command {
 	in.register(cmd, false)
 	cmd.Flags().StringVar(&out, "out", "", "directory to write the feeds into")
 	return cmd
-}
-
-// writeFileKeepMode replaces path atomically, keeping its permissions.
-func writeFileKeepMode(path string, data []byte) error {
-	mode := os.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil {
-		mode = st.Mode().Perm()
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

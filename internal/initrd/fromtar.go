@@ -24,7 +24,10 @@ func FromTar(r io.Reader, limits Limits) (*Tree, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("tar member #%d: %w", n, err)
+			return nil, fmt.Errorf("tar member #%d: %w", n, truncated(err))
+		}
+		if n > limits.MaxEntries {
+			return nil, fmt.Errorf("tar member #%d: the tree is over the limit of %d entries; raise the limit or remove content", n, limits.MaxEntries)
 		}
 		if isTarRoot(h.Name) {
 			continue
@@ -45,7 +48,7 @@ func FromTar(r io.Reader, limits Limits) (*Tree, error) {
 			}
 			data := make([]byte, h.Size)
 			if _, err := io.ReadFull(tr, data); err != nil {
-				return nil, fmt.Errorf("tar member #%d %s: read content: %w", n, p, err)
+				return nil, fmt.Errorf("tar member #%d %s: read content: %w", n, p, truncated(err))
 			}
 			err = t.add(&Entry{Path: p, Kind: KindRegular, Perm: perm, Size: h.Size, content: bytesContent(data)})
 		case tar.TypeDir:
@@ -78,4 +81,13 @@ func isTarRoot(name string) bool {
 		return true
 	}
 	return false
+}
+
+// truncated explains the tar reader's bare io.ErrUnexpectedEOF: the stream
+// ended inside a header or a member's content.
+func truncated(err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("the tar stream is truncated (it ends inside this member): the file is incomplete (an interrupted export or download); export or fetch it again: %w", err)
+	}
+	return err
 }

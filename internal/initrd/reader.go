@@ -45,6 +45,8 @@ type Reader struct {
 	pad    int64 // padding after the current body
 	sum    uint32
 	want   *Header // current entry, when its checksum must be verified
+	name   string  // current entry, for truncation errors
+	size   int64   // its body length
 	done   bool
 }
 
@@ -113,7 +115,7 @@ func (r *Reader) Next() (*Header, error) {
 		r.done = true
 		return nil, io.EOF
 	}
-	r.remain, r.pad, r.sum = h.Size, pad4(h.Size), 0
+	r.remain, r.pad, r.sum, r.name, r.size = h.Size, pad4(h.Size), 0, h.Name, h.Size
 	if h.Magic != newcMagic {
 		r.want = h
 		if h.Size == 0 && h.Checksum != 0 {
@@ -150,17 +152,22 @@ func (r *Reader) Read(p []byte) (int, error) {
 	if r.remain == 0 && r.want != nil && r.sum != r.want.Checksum {
 		return n, fmt.Errorf("cpio entry %s: checksum %08X, header says %08X: the archive is corrupt", r.want.Name, r.sum, r.want.Checksum)
 	}
-	if errors.Is(err, io.EOF) && r.remain > 0 {
-		err = io.ErrUnexpectedEOF
+	if (errors.Is(err, io.EOF) && r.remain > 0) || errors.Is(err, io.ErrUnexpectedEOF) {
+		// A bare "unexpected EOF" names neither the member nor the cause.
+		err = fmt.Errorf("cpio entry %s: the archive is truncated at offset %d, %d bytes into a %d-byte body: the file is incomplete (an interrupted download or build); fetch or build it again: %w",
+			r.name, r.off, r.bodySize()-r.remain, r.bodySize(), io.ErrUnexpectedEOF)
 	}
 	return n, err
 }
+
+// bodySize is the current entry's body length.
+func (r *Reader) bodySize() int64 { return r.size }
 
 func (r *Reader) readFull(b []byte) error {
 	n, err := io.ReadFull(r.r, b)
 	r.off += int64(n)
 	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("cpio archive truncated at offset %d: %w", r.off, err)
+		return fmt.Errorf("cpio archive truncated at offset %d: the file is incomplete (an interrupted download or build); fetch or build it again: %w", r.off, err)
 	}
 	return err
 }
@@ -172,7 +179,7 @@ func (r *Reader) skip(n int64) error {
 	m, err := io.CopyN(io.Discard, r.r, n)
 	r.off += m
 	if err != nil {
-		return fmt.Errorf("cpio archive truncated at offset %d: %w", r.off, io.ErrUnexpectedEOF)
+		return fmt.Errorf("cpio archive truncated at offset %d: the file is incomplete (an interrupted download or build); fetch or build it again: %w", r.off, io.ErrUnexpectedEOF)
 	}
 	return nil
 }

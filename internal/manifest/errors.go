@@ -33,11 +33,20 @@ func (e *Error) Error() string {
 // return all of them at once so a user fixes a manifest in one pass.
 type Errors []*Error
 
-// Error renders one problem per line.
+// maxRendered caps how many problems Error prints: a hostile file can hold
+// millions, and the first screenful is what a user fixes first.
+const maxRendered = 20
+
+// Error renders one problem per line, at most maxRendered of them, then
+// how many more there are.
 func (es Errors) Error() string {
-	lines := make([]string, len(es))
+	lines := make([]string, 0, min(len(es), maxRendered)+1)
 	for i, e := range es {
-		lines[i] = e.Error()
+		if i == maxRendered {
+			lines = append(lines, fmt.Sprintf("and %d more", len(es)-maxRendered))
+			break
+		}
+		lines = append(lines, e.Error())
 	}
 	return strings.Join(lines, "\n")
 }

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -109,11 +110,14 @@ func ParseSize(s string) (int64, error) {
 		}
 		num := strings.TrimSpace(strings.TrimSuffix(t, u.suffix))
 		n, err := strconv.ParseInt(num, 10, 64)
+		if errors.Is(err, strconv.ErrRange) {
+			return 0, fmt.Errorf("size %q is out of range: the largest size is 4194304TiB (2^62 bytes)", s)
+		}
 		if err != nil || n <= 0 {
 			break
 		}
 		if n > (1<<62)/u.mult {
-			return 0, fmt.Errorf("size %q is too large", s)
+			return 0, fmt.Errorf("size %q is out of range: the largest size is 4194304TiB (2^62 bytes)", s)
 		}
 		return n * u.mult, nil
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/guestforge/guestforge/internal/boundedio"
 )
 
 // Inits are the allowed values of an image's init: the agent is PID 1
@@ -22,7 +24,7 @@ var mmdebstrapVariants = []string{"extract", "custom", "essential", "apt", "requ
 // LoadImage reads and validates one images/<name>.yaml. Relative paths in it
 // (files:) are resolved against the directory holding the YAML.
 func LoadImage(file string) (*Image, error) {
-	data, err := os.ReadFile(file)
+	data, err := boundedio.ReadFileLimit(file, MaxManifestBytes, "a manifest")
 	if err != nil {
 		return nil, fmt.Errorf("read image definition: %w", err)
 	}

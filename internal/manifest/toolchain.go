@@ -5,7 +5,6 @@ package manifest
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -13,11 +12,16 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/guestforge/guestforge/internal/arch"
+	"github.com/guestforge/guestforge/internal/boundedio"
 )
+
+// MaxManifestBytes bounds toolchain.yaml and images/*.yaml: the real ones
+// are a few KiB, so anything near this is not a manifest.
+const MaxManifestBytes = 4 * boundedio.MiB
 
 // Load reads and validates toolchain.yaml.
 func Load(path string) (*Toolchain, error) {
-	data, err := os.ReadFile(path)
+	data, err := boundedio.ReadFileLimit(path, MaxManifestBytes, "a manifest")
 	if err != nil {
 		return nil, fmt.Errorf("read manifest: %w (pass --manifest PATH to point at toolchain.yaml)", err)
 	}
@@ -61,7 +65,7 @@ func (p *toolchainParser) top(root *yaml.Node) {
 			if n, ok := p.integer(v, "epoch"); ok {
 				// Year 9999 bounds it so SOURCE_DATE_EPOCH stays a valid date everywhere.
 				if n <= 0 || n > 253402300799 {
-					p.errorf(v, "epoch %d is out of range: write seconds since 1970 (positive), e.g. 1767225600 for 2026-01-01", n)
+					p.errorf(v, "epoch %d is out of range: write seconds since 1970, from 1 to 253402300799 (9999-12-31), e.g. 1767225600 for 2026-01-01", n)
 				}
 				t.Epoch = n
 			}
@@ -111,7 +115,7 @@ func (p *toolchainParser) policy(v *yaml.Node) {
 		{key: "lag", required: true, example: "lag: 2", fn: func(_, v *yaml.Node) {
 			if n, ok := p.integer(v, "policy.lag"); ok {
 				if n < 0 || n > 100 {
-					p.errorf(v, "policy.lag %d is out of range: write how many minor releases a pin may trail the latest (0 = latest only; 2 = N-2)", n)
+					p.errorf(v, "policy.lag %d is out of range: write how many minor releases a pin may trail the latest, from 0 to 100 (0 = latest only; 2 = N-2)", n)
 				}
 				pol.Lag = int(n)
 			}
@@ -206,8 +210,13 @@ func (p *toolchainParser) toolchains(v *yaml.Node) {
 			}},
 			{key: "feed", required: true, example: "feed: " + name, fn: func(_, v *yaml.Node) {
 				if s, ok := p.nonEmpty(v, what+".feed"); ok {
-					if !slices.Contains(ToolchainFeeds, s) {
+					switch {
+					case !slices.Contains(ToolchainFeeds, s):
 						p.errorf(v, "%s.feed: unknown feed %q%s", what, s, suggestValue(s, ToolchainFeeds))
+					case slices.Contains(ToolchainFeeds, name) && s != name:
+						// Checking go against Rust's releases would pass or
+						// fail on numbers that mean nothing for go.
+						p.errorf(v, "%s.feed: %s is checked against the %s feed, not %s: write feed: %s", what, name, name, s, name)
 					}
 					pin.Feed = s
 				}

@@ -35,7 +35,7 @@ func (w *walker) errorf(n *yaml.Node, format string, args ...any) {
 // syntaxLine matches yaml.v3's "yaml: line N: msg" errors.
 var syntaxLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-func (w *walker) syntaxError(err error) {
+func (w *walker) syntaxError(err error, data []byte) {
 	msg := err.Error()
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
@@ -47,9 +47,52 @@ func (w *walker) syntaxError(err error) {
 		msg = m[2]
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
+		line = lineOfSyntaxError(data, err.Error())
 	}
 	w.errs = append(w.errs, &Error{File: w.file, Line: line,
 		Msg: "invalid YAML: " + msg + " (check indentation, quotes and colons on this line and the one before)"})
+}
+
+// lineOfSyntaxError finds the line of a YAML error that yaml.v3 reports
+// without one (control characters, invalid UTF-8, unknown escapes and
+// anchors, a tab where a token starts): the shortest prefix of whole lines
+// that fails with the same message ends on the offending line. Bisection
+// keeps it to a few dozen decodes even for a file at the size limit.
+// It returns 0 when no prefix reproduces the message.
+func lineOfSyntaxError(data []byte, msg string) int {
+	ends := []int{} // ends[i] is the offset just past line i+1
+	for i, b := range data {
+		if b == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	if len(ends) == 0 || ends[len(ends)-1] != len(data) {
+		ends = append(ends, len(data))
+	}
+	fails := func(lines int) bool {
+		dec := yaml.NewDecoder(bytes.NewReader(data[:ends[lines-1]]))
+		for {
+			var n yaml.Node
+			err := dec.Decode(&n)
+			if err == nil {
+				continue
+			}
+			return err.Error() == msg
+		}
+	}
+	if !fails(len(ends)) {
+		return 0
+	}
+	lo, hi := 1, len(ends)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
 }
 
 // document parses data into its single YAML document and returns the
@@ -75,14 +118,14 @@ func (w *walker) document(data []byte) (root *yaml.Node) {
 			w.errs = append(w.errs, &Error{File: w.file, Msg: "file holds only comments: write the manifest"})
 			return nil
 		}
-		w.syntaxError(err)
+		w.syntaxError(err, data)
 		return nil
 	}
 	var second yaml.Node
 	switch err := dec.Decode(&second); {
 	case errors.Is(err, io.EOF):
 	case err != nil:
-		w.syntaxError(err)
+		w.syntaxError(err, data)
 		return nil
 	default:
 		w.errorf(&second, "a second YAML document starts here: the file holds exactly one; remove the extra '---' and what follows or merge it into the first")
@@ -168,9 +211,16 @@ func (w *walker) nonEmpty(n *yaml.Node, what string) (string, bool) {
 	return s, ok
 }
 
+var wholeNumber = regexp.MustCompile(`^[-+]?[0-9]+$`)
+
 // integer reads an integer scalar.
 func (w *walker) integer(n *yaml.Node, what string) (int64, bool) {
 	if !w.noAlias(n, what) {
+		return 0, false
+	}
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float" && wholeNumber.MatchString(n.Value) {
+		// yaml.v3 resolves an integer too long for int64 as a float.
+		w.errorf(n, "%s: %q is out of range: an integer here is from -9223372036854775808 to 9223372036854775807", what, n.Value)
 		return 0, false
 	}
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
@@ -179,7 +229,7 @@ func (w *walker) integer(n *yaml.Node, what string) (int64, bool) {
 	}
 	var v int64
 	if err := n.Decode(&v); err != nil {
-		w.errorf(n, "%s: %q does not fit in a 64-bit integer", what, n.Value)
+		w.errorf(n, "%s: %q is out of range: an integer here is from -9223372036854775808 to 9223372036854775807", what, n.Value)
 		return 0, false
 	}
 	return v, true

@@ -50,7 +50,9 @@ type Plan struct {
 // newest stable release: Go and Rust to the latest release, the kernel to
 // the newest patch of its series (by hand: url and sha256 change with it),
 // go.mod requirements to the newest release of their major (by go get).
-// Exceptions that the new pins no longer need are dropped.
+// Exceptions that the new pins no longer need are dropped. deps nil means
+// go.mod was not read: exceptions for modules are then kept, since nothing
+// says whether they are still needed.
 func Bump(m *manifest.Toolchain, deps []Dependency, f *Feeds, asOf time.Time) (*Plan, error) {
 	ev, err := newEvaluator(m, f, asOf)
 	if err != nil {
@@ -119,6 +121,8 @@ func Bump(m *manifest.Toolchain, deps []Dependency, f *Feeds, asOf time.Time) (*
 			ec.Why = "still needed until the kernel is bumped by hand"
 		case known:
 			ec.Why = fmt.Sprintf("still needed: %s stays outside policy", exc.Name)
+		case deps == nil:
+			ec.Why = "kept: go.mod was not read (--gomod none, or no go.mod beside the manifest), so nothing shows whether it is still needed"
 		case direct[exc.Name]:
 			ec.Why = "kept: go.mod is changed by go get, not by bump; remove it after the go get above if the module is then within policy"
 		default:

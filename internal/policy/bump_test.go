@@ -88,3 +88,35 @@ func TestBumpKeepsExceptionsStillNeeded(t *testing.T) {
 		t.Errorf("notes %q", plan.Notes)
 	}
 }
+
+// Without go.mod, an exception for a module cannot be judged: bump keeps it
+// rather than deleting it from the manifest.
+func TestBumpWithoutGoModKeepsModuleExceptions(t *testing.T) {
+	p := defaults()
+	p.exceptions = `    - {name: example.com/dep, allow: "v1.0.0", until: "2027-01-31", reason: "api break"}`
+	plan, err := Bump(p.manifest(t), nil, snapshot(t), day("2026-11-22"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Exceptions) != 1 || plan.Exceptions[0].Drop {
+		t.Fatalf("exceptions %+v: want example.com/dep kept", plan.Exceptions)
+	}
+	if want := "kept: go.mod was not read (--gomod none, or no go.mod beside the manifest), so nothing shows whether it is still needed"; plan.Exceptions[0].Why != want {
+		t.Errorf("why %q\nwant %q", plan.Exceptions[0].Why, want)
+	}
+	if len(plan.Rewrite().DropExceptions) != 0 {
+		t.Error("--write would drop it")
+	}
+	// A go.mod that was read and has no requirement still drops it.
+	deps, err := ParseDirectDeps("go.mod", []byte("module example.com/x\n\ngo 1.26\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err = Bump(p.manifest(t), deps, snapshot(t), day("2026-11-22"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Exceptions) != 1 || !plan.Exceptions[0].Drop {
+		t.Fatalf("with an empty go.mod: exceptions %+v, want example.com/dep dropped", plan.Exceptions)
+	}
+}

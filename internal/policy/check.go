@@ -2,7 +2,6 @@ package policy
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 	version "github.com/hashicorp/go-version"
 
+	"github.com/guestforge/guestforge/internal/boundedio"
 	"github.com/guestforge/guestforge/internal/manifest"
 )
 
@@ -69,11 +69,15 @@ func Check(m *manifest.Toolchain, deps []Dependency, f *Feeds, asOf time.Time) (
 			rep.Rows = append(rep.Rows, ev.orphanExceptionRow(exc))
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := boundedio.Errors(errs, maxErrors); err != nil {
 		return nil, err
 	}
 	return rep, nil
 }
+
+// maxErrors caps the problems one run reports: a go.mod with hundreds of
+// unreadable requirements gives a screenful and a count, not hundreds.
+const maxErrors = 20
 
 func pinsByLine(m *manifest.Toolchain) []manifest.Pin {
 	pins := make([]manifest.Pin, 0, len(m.Toolchains))
@@ -252,14 +256,28 @@ func (ev *evaluator) toolchainVerdict(p manifest.Pin, ver string) (verdict, erro
 			return verdict{}, fmt.Errorf("%s:%d: %s needs the go feed, which was not loaded", ev.m.Path, p.Line, p.Name)
 		}
 		rule.supported = goSupportedMinors
+		if len(ev.gov) == 0 {
+			return verdict{}, ev.noStableRelease(p, "go.dev/dl JSON", "")
+		}
 		return rule.eval(pinned, ev.gov), nil
 	case manifest.FeedRust:
 		if ev.f.Rust == nil {
 			return verdict{}, fmt.Errorf("%s:%d: %s needs the rust feed, which was not loaded", ev.m.Path, p.Line, p.Name)
 		}
+		if len(ev.rust) == 0 {
+			return verdict{}, ev.noStableRelease(p, "RELEASES.md", " dated on or before "+ev.day.Format(time.DateOnly))
+		}
 		return rule.eval(pinned, ev.rust), nil
 	}
 	return verdict{}, fmt.Errorf("%s:%d: %s: no rule for feed %q", ev.m.Path, p.Line, p.Name, p.Feed)
+}
+
+// noStableRelease is the error for a toolchain feed with nothing to compare
+// with: passing the pin then would let an empty or truncated feed (or one
+// holding only release candidates) wave any version through.
+func (ev *evaluator) noStableRelease(p manifest.Pin, doc, when string) error {
+	return fmt.Errorf("%s:%d: %s: the %s feed (%s) lists no stable release%s, so N-%d cannot be checked: it is truncated or not the upstream feed; refresh it (release policy snapshot --out DIR) and check again",
+		ev.m.Path, p.Line, p.Name, p.Feed, doc, when, ev.lag)
 }
 
 func (ev *evaluator) pinRow(p manifest.Pin) (Row, error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"golang.org/x/mod/module"
 
+	"github.com/guestforge/guestforge/internal/boundedio"
 	"github.com/guestforge/guestforge/internal/manifest"
 )
 
@@ -123,9 +123,14 @@ type DirSource struct{ Dir string }
 // Fetch reads Dir/name.
 func (d DirSource) Fetch(_ context.Context, name string) ([]byte, string, error) {
 	p := filepath.Join(d.Dir, filepath.FromSlash(name))
-	data, err := os.ReadFile(p)
+	data, err := boundedio.ReadFileLimit(p, maxFeedBytes, "an upstream feed")
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, p, unavailable("%s does not exist: add it to the snapshot (release policy snapshot --out %s fetches every feed the manifest needs)", p, d.Dir)
+	}
+	var tooLarge *boundedio.TooLargeError
+	var special *boundedio.NotRegularError
+	if errors.As(err, &tooLarge) || errors.As(err, &special) {
+		return nil, p, err // read, and not a feed: malformed, not unavailable
 	}
 	if err != nil {
 		return nil, p, unavailable("%v", err)
@@ -163,7 +168,7 @@ func (l LiveSource) URL(name string) (string, error) {
 
 // maxFeedBytes bounds a download; the largest real feed (go.dev with every
 // release) is a few MiB.
-const maxFeedBytes = 64 << 20
+const maxFeedBytes = 64 * boundedio.MiB
 
 // Fetch downloads the feed.
 func (l LiveSource) Fetch(ctx context.Context, name string) ([]byte, string, error) {
@@ -188,12 +193,13 @@ func (l LiveSource) Fetch(ctx context.Context, name string) ([]byte, string, err
 	if resp.StatusCode != http.StatusOK {
 		return nil, u, unavailable("%s answered %s", u, resp.Status)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxFeedBytes+1))
+	data, err := boundedio.ReadAllLimit(resp.Body, maxFeedBytes, u, "an upstream feed")
+	var tooLarge *boundedio.TooLargeError
+	if errors.As(err, &tooLarge) {
+		return nil, u, err
+	}
 	if err != nil {
 		return nil, u, unavailable("reading %s: %v", u, err)
-	}
-	if len(data) > maxFeedBytes {
-		return nil, u, fmt.Errorf("%s is larger than %d bytes: not a feed", u, maxFeedBytes)
 	}
 	return data, u, nil
 }
@@ -236,7 +242,7 @@ func Fetch(ctx context.Context, src Source, need Need) (map[string][]byte, map[s
 		}
 		docs[name] = r.data
 	}
-	return docs, origin, errors.Join(errs...)
+	return docs, origin, boundedio.Errors(errs, maxErrors)
 }
 
 // feedLabel names a feed for people.
@@ -305,7 +311,7 @@ func ParseFeeds(docs map[string][]byte, origin map[string]string, need Need) (*F
 		}
 		f.Modules[m] = vs
 	}
-	return f, errors.Join(errs...)
+	return f, boundedio.Errors(errs, maxErrors)
 }
 
 // LoadFeeds fetches and parses what need names.

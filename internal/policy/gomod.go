@@ -2,9 +2,9 @@ package policy
 
 import (
 	"fmt"
-	"os"
-
 	"golang.org/x/mod/modfile"
+
+	"github.com/guestforge/guestforge/internal/boundedio"
 )
 
 // Dependency is one direct requirement of go.mod (no "// indirect" comment).
@@ -15,9 +15,12 @@ type Dependency struct {
 	Line    int
 }
 
+// maxGoModBytes bounds go.mod: ours is a few KiB with every requirement.
+const maxGoModBytes = 4 * boundedio.MiB
+
 // LoadDirectDeps reads go.mod and returns its direct requirements.
 func LoadDirectDeps(path string) ([]Dependency, error) {
-	data, err := os.ReadFile(path)
+	data, err := boundedio.ReadFileLimit(path, maxGoModBytes, "a go.mod")
 	if err != nil {
 		return nil, fmt.Errorf("read go.mod: %w", err)
 	}
@@ -38,7 +41,8 @@ func ParseDirectDeps(file string, data []byte) ([]Dependency, error) {
 			local[r.Old.Path] = true
 		}
 	}
-	var out []Dependency
+	// Non-nil even when empty: Bump reads a nil list as "go.mod not read".
+	out := []Dependency{}
 	for _, r := range f.Require {
 		if r.Indirect || local[r.Mod.Path] {
 			continue

@@ -53,7 +53,13 @@ func (b *fileBuilder) Build(_ context.Context, r *Release, dir string) error {
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 				return err
 			}
-			if err := os.WriteFile(p, []byte(r.Commit+" "+bl.Arch+" "+name+"\n"), 0o644); err != nil {
+			body := r.Commit + " " + bl.Arch + " " + name + "\n"
+			if strings.HasSuffix(name, ".params") {
+				// The notes read a measured image's params as Kata would: they must parse.
+				sum := fmt.Sprintf("%x", sha256.Sum256([]byte(body)))
+				body = "root_hash=" + sum + ",salt=" + sum[:16] + ",data_blocks=1024,data_block_size=4096,hash_block_size=4096\n"
+			}
+			if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
 				return err
 			}
 		}

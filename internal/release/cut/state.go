@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/guestforge/guestforge/internal/boundedio"
 )
 
 // stateSchema is bumped when the state file changes incompatibly; an old
@@ -84,7 +86,7 @@ func BookDir(distRoot, tag string) string { return filepath.Join(distRoot, tag+"
 // LoadState reads the state of tag; it returns (nil, nil) when there is none.
 func LoadState(distRoot, tag string) (*State, error) {
 	p := StatePath(distRoot, tag)
-	data, err := os.ReadFile(p)
+	data, err := boundedio.ReadFileLimit(p, 16*boundedio.MiB, "a release state file")
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -5,20 +5,30 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"sort"
 
+	"github.com/guestforge/guestforge/internal/boundedio"
 	"github.com/guestforge/guestforge/internal/release/dist"
 	"github.com/guestforge/guestforge/internal/release/sums"
 )
 
+// MaxProvenanceBytes bounds provenance.intoto.jsonl: one statement per
+// release with a subject per artifact takes a few KiB.
+const MaxProvenanceBytes = 16 * boundedio.MiB
+
 // Read parses a provenance.intoto.jsonl file: one statement a line, each an
 // in-toto Statement v1 with a SLSA Provenance v1 predicate.
 func Read(file string) ([]Statement, error) {
-	body, err := os.ReadFile(file)
+	body, err := boundedio.ReadFileLimit(file, MaxProvenanceBytes, "a provenance file")
 	if err != nil {
 		return nil, fmt.Errorf("read provenance: %w", err)
 	}
+	return Parse(file, body)
+}
+
+// Parse decodes provenance statements held in memory; file names them in
+// errors (file:line).
+func Parse(file string, body []byte) ([]Statement, error) {
 	var out []Statement
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
@@ -106,4 +116,27 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// ReleaseVersion is the release version the statements in file record
+// (externalParameters.version, written by New from the tree's directory
+// name). Every statement must record the same one: the version is what
+// `release verify` binds the tree's name to.
+func ReleaseVersion(file string) (string, error) {
+	sts, err := Read(file)
+	if err != nil {
+		return "", err
+	}
+	version := ""
+	for i, st := range sts {
+		v, _ := st.Predicate.BuildDefinition.ExternalParameters["version"].(string)
+		if v == "" {
+			return "", fmt.Errorf("%s: statement %d records no release version (buildDefinition.externalParameters.version): re-run `release attest`", file, i+1)
+		}
+		if version != "" && v != version {
+			return "", fmt.Errorf("%s: statements record two release versions, %s and %s", file, version, v)
+		}
+		version = v
+	}
+	return version, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/guestforge/guestforge/internal/arch"
+	"github.com/guestforge/guestforge/internal/boundedio"
 	"github.com/guestforge/guestforge/internal/release/dist"
 )
 
@@ -143,9 +144,16 @@ func Pull(ctx context.Context, ref name.Reference, destDir string, o Options) (*
 	return res, nil
 }
 
+// MaxBlobBytes bounds one pulled file: the largest release artifact, a
+// rootfs image, is well under it.
+const MaxBlobBytes = 32 * boundedio.GiB
+
 func fetchBlob(img v1.Image, desc v1.Descriptor, file string) error {
 	if desc.Digest.Algorithm != "sha256" {
 		return fmt.Errorf("digest algorithm %s is not supported", desc.Digest.Algorithm)
+	}
+	if desc.Size < 0 || desc.Size > MaxBlobBytes {
+		return &boundedio.TooLargeError{Name: "layer " + desc.Digest.String(), What: "a release file", Size: desc.Size, Limit: MaxBlobBytes}
 	}
 	l, err := img.LayerByDigest(desc.Digest)
 	if err != nil {
@@ -164,7 +172,9 @@ func fetchBlob(img v1.Image, desc v1.Descriptor, file string) error {
 		return err
 	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), rc)
+	// Read one byte past the size the signed manifest states, never more:
+	// a registry streaming without end must not fill the disk.
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(rc, desc.Size+1))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/guestforge/guestforge/internal/boundedio"
 )
 
 // firstDifference returns the offset of the first byte where the files differ (the
@@ -145,13 +147,17 @@ func window(s string, col int, present bool) string {
 	return out
 }
 
+// maxTextBytes bounds a text artifact read whole to show a differing line
+// (a kernel config is a few hundred KiB).
+const maxTextBytes = 64 * boundedio.MiB
+
 func lineAt(file string) ([]string, error) {
 	f, err := openArtifact(file)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(f)
+	data, err := boundedio.ReadAllLimit(f, maxTextBytes, file, "a text artifact")
 	if err != nil {
 		return nil, err
 	}

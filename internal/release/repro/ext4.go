@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/guestforge/guestforge/internal/boundedio"
 )
 
 // ext4 images are read with debugfs (e2fsprogs) on the host, without mounting: no
@@ -126,7 +128,8 @@ func ext4Members(ctx context.Context, debugfs, img, tmp string) ([]member, map[s
 		case in.kind == "symlink" && in.fastLink:
 			m.Fields[fLink] = in.target
 		case in.kind == "symlink":
-			data, err := os.ReadFile(dumped)
+			// ext4 caps a symlink target at one block; a bigger dump is damage.
+			data, err := boundedio.ReadFileLimit(dumped, 64*boundedio.KiB, "a symlink target")
 			if err != nil {
 				return nil, nil, fmt.Errorf("debugfs dumped no target for the symlink %s (inode %d) of %s: %w", e.path, e.ino, img, err)
 			}

@@ -137,3 +137,26 @@ func ofAbsentArch(t *dist.Tree, id string) bool {
 	}
 	return false
 }
+
+// ReleaseVersion is the release version the index document in file records:
+// the versionInfo of its release package, which IndexDocument also writes
+// into the document's name.
+func ReleaseVersion(file string) (string, error) {
+	doc, _, err := Read(file)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range doc.Packages {
+		if p.SPDXID != releasePackageID {
+			continue
+		}
+		if p.VersionInfo == "" {
+			return "", fmt.Errorf("%s: the release package %s has no versionInfo: re-run `release attest`", file, releasePackageID)
+		}
+		if want := "guestforge-" + p.VersionInfo; doc.Name != want {
+			return "", fmt.Errorf("%s: document name %q does not match the release package version %s (want %q)", file, doc.Name, p.VersionInfo, want)
+		}
+		return p.VersionInfo, nil
+	}
+	return "", fmt.Errorf("%s: no release package %s: not a release SBOM index", file, releasePackageID)
+}

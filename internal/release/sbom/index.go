@@ -22,7 +22,7 @@ func IndexDocument(version string, created time.Time, refs []DocRef) (*Document,
 	}
 	doc := newDocument("guestforge-"+version, created)
 	rel := withNoAssertions(Package{
-		SPDXID:                "SPDXRef-release",
+		SPDXID:                releasePackageID,
 		Name:                  "guestforge",
 		VersionInfo:           version,
 		DownloadLocation:      noAssertion,
@@ -66,3 +66,7 @@ func docRefID(rel string) string {
 }
 
 const sbomExt = ".spdx.json"
+
+// releasePackageID is the index document's package for the release itself;
+// its versionInfo is the release version.
+const releasePackageID = "SPDXRef-release"

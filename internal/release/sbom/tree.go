@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path"
 	"time"
 
+	"github.com/guestforge/guestforge/internal/boundedio"
 	"github.com/guestforge/guestforge/internal/release/dist"
 	"github.com/guestforge/guestforge/internal/release/sums"
 )
@@ -118,19 +118,32 @@ func kernelsWithSource(ks []Kernel, src string) []Kernel {
 	return out
 }
 
+// MaxDocumentBytes bounds an SBOM: an image's document lists a few hundred
+// packages, a few hundred KiB.
+const MaxDocumentBytes = 64 * boundedio.MiB
+
 // Read parses an SPDX document written by this package.
 func Read(file string) (*Document, []byte, error) {
-	body, err := os.ReadFile(file)
+	body, err := boundedio.ReadFileLimit(file, MaxDocumentBytes, "an SBOM")
 	if err != nil {
 		return nil, nil, fmt.Errorf("read SBOM: %w", err)
 	}
+	doc, err := Parse(file, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	return doc, body, nil
+}
+
+// Parse decodes an SPDX document held in memory; file names it in errors.
+func Parse(file string, body []byte) (*Document, error) {
 	var doc Document
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&doc); err != nil {
-		return nil, nil, fmt.Errorf("%s: not an SPDX JSON document: %w", file, err)
+		return nil, fmt.Errorf("%s: not an SPDX JSON document: %w", file, err)
 	}
 	if doc.SPDXVersion != spdxVersion {
-		return nil, nil, fmt.Errorf("%s: spdxVersion %q, want %s", file, doc.SPDXVersion, spdxVersion)
+		return nil, fmt.Errorf("%s: spdxVersion %q, want %s", file, doc.SPDXVersion, spdxVersion)
 	}
-	return &doc, body, nil
+	return &doc, nil
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -19,6 +18,8 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 	signatureoptions "github.com/sigstore/sigstore/pkg/signature/options"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/guestforge/guestforge/internal/boundedio"
 )
 
 // BlobSigner produces a Sigstore bundle (JSON) for the bytes read from r.
@@ -64,9 +65,12 @@ func NewKeySigner(sv signature.SignerVerifier) (*KeySigner, error) {
 	return &KeySigner{sv: sv, hint: hint}, nil
 }
 
+// maxKeyBytes bounds a cosign key file, a PEM block of a few hundred bytes.
+const maxKeyBytes = 64 * boundedio.KiB
+
 // LoadKeyFile reads and decrypts the cosign private key at path.
 func LoadKeyFile(path string, password []byte) (*KeySigner, error) {
-	b, err := os.ReadFile(path)
+	b, err := boundedio.ReadFileLimit(path, maxKeyBytes, "a key file")
 	if err != nil {
 		return nil, fmt.Errorf("read signing key: %w", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -15,6 +14,8 @@ import (
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/guestforge/guestforge/internal/boundedio"
 )
 
 // KeyVerifier checks signatures made by a cosign key pair.
@@ -39,7 +40,7 @@ func LoadPublicKey(publicPEM []byte) (*KeyVerifier, error) {
 
 // LoadPublicKeyFile reads the cosign public key at path.
 func LoadPublicKeyFile(path string) (*KeyVerifier, error) {
-	b, err := os.ReadFile(path)
+	b, err := boundedio.ReadFileLimit(path, maxKeyBytes, "a key file")
 	if err != nil {
 		return nil, fmt.Errorf("read public key: %w", err)
 	}

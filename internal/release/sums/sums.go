@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/guestforge/guestforge/internal/boundedio"
 	"github.com/guestforge/guestforge/internal/release/dist"
 )
 
@@ -123,13 +124,16 @@ func Parse(r io.Reader, name string) ([]Entry, error) {
 
 // ReadFile parses the SHA256SUMS file at path.
 func ReadFile(path string) ([]Entry, error) {
-	f, err := os.Open(path)
+	b, err := boundedio.ReadFileLimit(path, MaxSumsBytes, "a checksum file")
 	if err != nil {
-		return nil, fmt.Errorf("open checksum file: %w", err)
+		return nil, fmt.Errorf("read checksum file: %w", err)
 	}
-	defer f.Close()
-	return Parse(f, path)
+	return Parse(bytes.NewReader(b), path)
 }
+
+// MaxSumsBytes bounds SHA256SUMS: a line per file, about a hundred bytes
+// each, and a release has tens of files.
+const MaxSumsBytes = 16 * boundedio.MiB
 
 // MismatchError says which file failed and how.
 type MismatchError struct {

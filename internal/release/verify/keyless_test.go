@@ -81,7 +81,7 @@ func TestKeylessTree(t *testing.T) {
 		{name: "flipped byte", v: good, step: "checksum", item: "aarch64/initrd-default.img",
 			mutate: func(t *testing.T, tr *dist.Tree) { releasetest.FlipByte(t, tr.Path("aarch64/initrd-default.img")) }},
 		{name: "tampered SHA256SUMS", v: good, step: "signature", item: dist.SumsFile,
-			msg: "SHA256SUMS.sigstore.json: signature does not match the artifact",
+			msg: "signature check failed: SHA256SUMS was changed after it was signed: its sha256 is ",
 			mutate: func(t *testing.T, tr *dist.Tree) {
 				releasetest.FlipByte(t, tr.Path(dist.SumsFile))
 			}},

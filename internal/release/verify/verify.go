@@ -61,7 +61,7 @@ type Options struct {
 
 // Failure is the first check that failed.
 type Failure struct {
-	Step string // signature | checksum | listing | provenance | sbom | boot | registry
+	Step string // signature | checksum | listing | version | provenance | sbom | boot | registry
 	Item string // the file, manifest or boot pair that failed
 	Err  error
 }
@@ -116,6 +116,11 @@ func Ref(ctx context.Context, ref name.Reference, destDir string, o Options) (*R
 		return nil, &Failure{Step: "registry", Item: ref.String(), Err: err}
 	}
 	rep := &Report{Root: pulled.Tree.Root}
+	if tag, ok := ref.(name.Tag); ok {
+		if err := bindTag(tag, pulled.Tree); err != nil {
+			return rep, err
+		}
+	}
 	for _, d := range pulled.Digests {
 		if err := v.VerifyImage(ctx, d, o.Publish.Remote...); err != nil {
 			return rep, &Failure{Step: "registry signature", Item: d.String(), Err: err}
@@ -195,6 +200,13 @@ func check(ctx context.Context, t *dist.Tree, o Options, rep *Report) (*Report, 
 		rep.ok("signature %s", e.Path)
 	}
 	log.Info("checksums and signatures verified", "files", len(entries))
+	// Everything above proves the files are the ones signed, not which
+	// release they are: a signed 2026.1.0 copied to dist/2026.2.0/ passes
+	// it. The version the attestations record binds the name.
+	if err := bindVersion(t); err != nil {
+		return rep, err
+	}
+	rep.ok("version %s", t.Version)
 	if err := provenance.Check(t); err != nil {
 		return rep, &Failure{Step: "provenance", Item: dist.ProvenanceFile, Err: err}
 	}
@@ -244,6 +256,50 @@ func bootAll(ctx context.Context, t *dist.Tree, o Options, rep *Report, log *slo
 	}
 	if pairs == 0 {
 		return &Failure{Step: "boot", Item: t.Root, Err: errors.New("no kernel + initrd pair to boot: pass --no-boot for trees without one")}
+	}
+	return nil
+}
+
+// bindVersion checks that the version the tree is verified as (its
+// directory name) is the one its signed provenance and SBOM index record.
+func bindVersion(t *dist.Tree) error {
+	recorded := []struct {
+		file string
+		read func(string) (string, error)
+	}{
+		{dist.ProvenanceFile, provenance.ReleaseVersion},
+		{dist.SBOMIndexFile, sbom.ReleaseVersion},
+	}
+	for _, r := range recorded {
+		if !t.Has(r.file) {
+			return &Failure{Step: "version", Item: r.file, Err: errors.New("missing: it records the release version (run `release attest`)")}
+		}
+		v, err := r.read(t.Path(r.file))
+		if err != nil {
+			return &Failure{Step: "version", Item: r.file, Err: err}
+		}
+		if v != t.Version {
+			return &Failure{Step: "version", Item: r.file, Err: fmt.Errorf(
+				"%s records release %s, but it is being verified as release %s (%s): a signed release relabelled as another version; get release %s from where it was published under its own name",
+				r.file, v, t.Version, t.Root, t.Version)}
+		}
+	}
+	return nil
+}
+
+// bindTag checks that a tag names the release the registry manifests
+// annotate: <version> for an index, <version>-<arch> for one arch. The
+// manifests are signed, the tag is not, so re-pushing a signed release
+// under another tag is caught here.
+func bindTag(tag name.Tag, t *dist.Tree) error {
+	want := t.Version
+	if t.Partial && len(t.Arches) == 1 {
+		want += "-" + t.Arches[0].Arch.Name
+	}
+	if got := tag.TagStr(); got != want {
+		return &Failure{Step: "version", Item: tag.String(), Err: fmt.Errorf(
+			"the signed manifests are release %s, to be tagged %s: a signed release pushed under another tag; pull the tag %s names from where it was published",
+			t.Version, want, got)}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -141,5 +142,26 @@ func TestNoBootAndNothingToBoot(t *testing.T) {
 	}
 	if len(rb.pairs) != 0 {
 		t.Fatalf("--no-boot booted %v", rb.pairs)
+	}
+}
+
+// A signed release copied under another version's directory passes every
+// checksum and signature; the version its attestations record must still
+// refuse it, naming both versions.
+func TestRelabelledDirectoryFails(t *testing.T) {
+	tr, k := signed(t)
+	relabelled := filepath.Join(t.TempDir(), "2026.2.0")
+	if err := os.CopyFS(relabelled, os.DirFS(tr.Root)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := verify.Dir(context.Background(), relabelled, verify.Options{Key: k.Verifier, NoBoot: true})
+	var f *verify.Failure
+	if !errors.As(err, &f) || f.Step != "version" || f.Item != dist.ProvenanceFile {
+		t.Fatalf("verify = %v, want a version failure naming %s", err, dist.ProvenanceFile)
+	}
+	want := "version check failed: provenance.intoto.jsonl records release 2026.1.0, but it is being verified as release 2026.2.0 (" +
+		relabelled + "): a signed release relabelled as another version; get release 2026.2.0 from where it was published under its own name"
+	if err.Error() != want {
+		t.Fatalf("message:\n%s\nwant:\n%s", err, want)
 	}
 }
