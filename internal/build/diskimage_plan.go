@@ -37,9 +37,15 @@ const imageAlign = 1 << 20
 
 // ext4 geometry the images are made with (see mke2fsConf).
 const (
-	ext4Block     = 4096
-	ext4InodeSize = 256
-	ext4GroupSpan = 8 * ext4Block // blocks per group: one bitmap block of bits
+	// ext4JournalMiB is the journal's size. The image is read-only, but Kata's
+	// runtime mounts an ext4 root with rootflags=data=ordered, which the kernel
+	// refuses on a filesystem without a journal ("can't mount with data=");
+	// 4 MiB is mke2fs's smallest journal for 4 KiB blocks (1024 blocks).
+	ext4JournalMiB    = 4
+	ext4JournalBlocks = ext4JournalMiB << 20 / ext4Block
+	ext4Block         = 4096
+	ext4InodeSize     = 256
+	ext4GroupSpan     = 8 * ext4Block // blocks per group: one bitmap block of bits
 )
 
 // ContentUUID derives a filesystem or verity UUID from a content digest: the same
@@ -89,6 +95,7 @@ func PlanExt4(st RootfsStats) Ext4Layout {
 	// superblock and descriptor backups of sparse_super (a handful of groups).
 	gdtBlocks := (groups*64 + ext4Block - 1) / ext4Block
 	blocks += groups*2 + (1+gdtBlocks)*min(groups, 8) + 2
+	blocks += ext4JournalBlocks
 	bytes := blocks * ext4Block
 	bytes += bytes/20 + 8<<20
 	return Ext4Layout{Bytes: alignUp(bytes, imageAlign), Inodes: inodes}
@@ -97,10 +104,11 @@ func PlanExt4(st RootfsStats) Ext4Layout {
 func alignUp(n, a int64) int64 { return (n + a - 1) / a * a }
 
 // mke2fsConf pins the ext4 feature set and geometry, so an image does not change when
-// a builder's e2fsprogs ships another /etc/mke2fs.conf. No journal: the image is a
-// read-only root (dm-verity), a journal would be dead weight and a replay risk.
+// a builder's e2fsprogs ships another /etc/mke2fs.conf. A small journal, only because
+// Kata mounts the root with data=ordered (see ext4JournalMiB); the root is read-only,
+// so nothing is ever written to it.
 const mke2fsConf = `[defaults]
-	base_features = sparse_super,large_file,filetype,dir_index,ext_attr
+	base_features = has_journal,sparse_super,large_file,filetype,dir_index,ext_attr
 	default_mntopts = acl,user_xattr
 	blocksize = 4096
 	inode_size = 256
@@ -125,7 +133,7 @@ const mke2fsConf = `[defaults]
 func Mkfs4Args(l Ext4Layout, uuid, seed, label, dir, out string) []string {
 	// -T guestforge: the usage type this file defines, instead of one picked by size.
 	return []string{"mkfs.ext4", "-q", "-F", "-T", "guestforge", "-b", "4096", "-I", "256",
-		"-N", strconv.FormatInt(l.Inodes, 10), "-m", "0", "-L", label, "-U", uuid,
+		"-N", strconv.FormatInt(l.Inodes, 10), "-m", "0", "-J", "size=" + strconv.Itoa(ext4JournalMiB), "-L", label, "-U", uuid,
 		"-E", "hash_seed=" + seed + ",root_owner=0:0,nodiscard",
 		"-d", dir, out, strconv.FormatInt(l.Bytes/1024, 10) + "k"}
 }
