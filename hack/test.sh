@@ -61,6 +61,6 @@ if ! wait "$fixtures"; then
   echo "hack/test.sh: building the boot tier's rootfs fixtures failed: see /var/cache/guestforge/logs/fixtures.log" >&2
   exit 1
 fi
-go test -tags boot -count=1 -timeout 30m ./...
+go test -tags boot -count=1 -timeout 45m ./...
 
 step "all tiers passed"
