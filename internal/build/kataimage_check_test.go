@@ -1,4 +1,4 @@
-//go:build engine || boot
+//go:build engine
 
 package build
 

@@ -77,15 +77,6 @@ func (l ErrorList) Unwrap() []error {
 	return out
 }
 
-// errOrNil returns nil for an empty list: a nil ErrorList stored in an error
-// interface would not compare equal to nil.
-func (l ErrorList) errOrNil() error {
-	if len(l) == 0 {
-		return nil
-	}
-	return l
-}
-
 // appendErrors adds err's *Error entries to l; an error without a position
 // is kept under pos.
 func (l ErrorList) appendErrors(err error, pos Pos) ErrorList {
