@@ -215,6 +215,9 @@ func check(ctx context.Context, t *dist.Tree, o Options, rep *Report) (*Report, 
 		return rep, &Failure{Step: "sbom", Item: "SBOM", Err: err}
 	}
 	rep.ok("sbom")
+	if err := kataLayouts(t, rep); err != nil {
+		return rep, err
+	}
 	if o.NoBoot {
 		return rep, nil
 	}
