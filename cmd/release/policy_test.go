@@ -6,7 +6,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -33,27 +32,10 @@ type policyRun struct {
 }
 
 // runPolicy runs `release policy ARGS...` in process, mapping the returned
-// error to an exit code exactly as main does.
+// error to an exit code exactly as main does (runCLI).
 func runPolicy(t *testing.T, args ...string) policyRun {
 	t.Helper()
-	cmd := newPolicyCmd()
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	var out, errb bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&errb)
-	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(context.Background())
-	r := policyRun{code: exitOK}
-	if err != nil {
-		errb.WriteString("release: " + err.Error() + "\n")
-		r.code = exitBadInput
-		var ee *exitError
-		if errors.As(err, &ee) {
-			r.code = ee.code
-		}
-	}
-	r.stdout, r.stderr = out.String(), errb.String()
-	return r
+	return policyRun(runCLI(t, newPolicyCmd(), nil, args...))
 }
 
 // manifestCopy writes the committed toolchain.yaml, changed by rw, into a

@@ -44,7 +44,7 @@ type NotRegularError struct {
 }
 
 func (e *NotRegularError) Error() string {
-	return fmt.Sprintf("%s is %s, not a regular file: pass the file itself", e.Name, describeType(e.Mode))
+	return fmt.Sprintf("%s is %s, not a regular file: pass the file itself", e.Name, DescribeType(e.Mode))
 }
 
 // CheckRegular refuses anything at path that is not a regular file, after
@@ -142,8 +142,12 @@ func FormatSize(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-func describeType(m fs.FileMode) string {
+// DescribeType names what a non-regular file is, with its article ("a FIFO"),
+// for the errors that refuse it.
+func DescribeType(m fs.FileMode) string {
 	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symlink"
 	case m.IsDir():
 		return "a directory"
 	case m&fs.ModeNamedPipe != 0:

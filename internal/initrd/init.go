@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"strings"
+
+	"github.com/guestforge/guestforge/internal/boundedio"
 )
 
 // InitMode is how the guest starts the agent (images/*.yaml `init:`).
@@ -206,7 +207,7 @@ func addAgent(t *Tree, p string, a *Agent) error {
 		return fmt.Errorf("agent binary: %w (pass the built agent with --agent FILE)", err)
 	}
 	if !st.Mode().IsRegular() {
-		return fmt.Errorf("agent %s is a %s, not a regular file: pass the built agent binary", a.HostPath, fileType(st.Mode()))
+		return fmt.Errorf("agent %s is %s, not a regular file: pass the built agent binary", a.HostPath, boundedio.DescribeType(st.Mode()))
 	}
 	head, err := readHead(a.HostPath)
 	if err != nil {
@@ -258,25 +259,6 @@ func readHead(p string) ([]byte, error) {
 		return nil, err
 	}
 	return buf[:n], nil
-}
-
-// fileType names a non-regular file's type for an error message.
-func fileType(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "FIFO"
-	case m&fs.ModeSocket != 0:
-		return "socket"
-	case m&fs.ModeCharDevice != 0:
-		return "character device"
-	case m&fs.ModeDevice != 0:
-		return "block device"
-	case m&fs.ModeSymlink != 0:
-		return "symlink"
-	}
-	return "special file (" + m.Type().String() + ")"
 }
 
 // addUnder adds an entry at p, or where p lands when a parent is a symlink
