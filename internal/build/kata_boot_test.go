@@ -88,6 +88,7 @@ func kataBoot(t *testing.T, ctx context.Context, kernel, initrdPath, image strin
 // wantFacts fails the test unless the probe line holds every key=value of want.
 func wantFacts(t *testing.T, line, cmdline string, want ...string) {
 	t.Helper()
+	t.Logf("probe: %s", line)
 	fields := map[string]bool{}
 	for _, f := range strings.Fields(line) {
 		fields[f] = true
@@ -167,7 +168,7 @@ func TestKataBootNvdimmDAX(t *testing.T) {
 	wantFacts(t, res.Line, cmdline, "init=agent", "root=pmem0p1", "fstype=ext4", "dax=1")
 }
 
-// A measured image whose p2 entry points one MiB too far: Kata's dm-verity table
+// A measured image whose p2 entry points one hash block too far: Kata's dm-verity table
 // then reads a wrong hash tree, the root cannot be read, and the guest never
 // reaches the agent. The harness names the failure from the console.
 func TestKataBootWrongHashPartitionFails(t *testing.T) {
@@ -184,15 +185,16 @@ func TestKataBootWrongHashPartitionFails(t *testing.T) {
 	if _, err := f.ReadAt(entry, 446+16); err != nil {
 		t.Fatal(err)
 	}
-	binary.LittleEndian.PutUint32(entry[8:], binary.LittleEndian.Uint32(entry[8:])+2048)
-	binary.LittleEndian.PutUint32(entry[12:], binary.LittleEndian.Uint32(entry[12:])-2048)
+	// One hash block (8 sectors) later, the same size: the table still fits, and
+	// every hash dm-verity reads is the wrong one.
+	binary.LittleEndian.PutUint32(entry[8:], binary.LittleEndian.Uint32(entry[8:])+8)
 	if _, err := f.WriteAt(entry, 446+16); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
 	parts, _ := readParts(t, bad)
 	good, _ := readParts(t, filepath.Join(dir, RootfsImageName("default")))
-	if parts[1].Start != good[1].Start+diskimage.MiB {
+	if parts[1].Start != good[1].Start+4096 {
 		t.Fatalf("p2 at %d, want it moved from %d", parts[1].Start, good[1].Start)
 	}
 	_, _, err = kataBoot(t, ctx, kernel, "", bad, kata.LaunchConfig{DisableImageNvdimm: true, Verity: v}, 4*time.Minute)
