@@ -121,8 +121,14 @@ func Build(s Spec, out string) (Result, error) {
 	return Result{Stats: st, Compression: s.Compression, Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil)), Rewrites: t.Rewrites}, nil
 }
 
-// List reads an initrd (gzip, zstd or plain newc) and returns its headers.
+// List reads an initrd (gzip, zstd or plain newc) and returns its headers. It
+// holds every header in memory, so it stops at DefaultLimits.MaxEntries: an
+// archive of millions of empty members is an attack on the reader, not an initrd.
 func List(r io.Reader) ([]*Header, Compression, error) {
+	return listLimit(r, DefaultLimits.MaxEntries)
+}
+
+func listLimit(r io.Reader, maxEntries int) ([]*Header, Compression, error) {
 	rc, c, err := Decompress(r)
 	if err != nil {
 		return nil, "", err
@@ -137,6 +143,9 @@ func List(r io.Reader) ([]*Header, Compression, error) {
 		}
 		if err != nil {
 			return out, c, err
+		}
+		if len(out) == maxEntries {
+			return out, c, fmt.Errorf("cpio archive has more than %d entries (the limit for an initrd): it is not one guestforge or the kernel would pack", maxEntries)
 		}
 		out = append(out, h)
 	}

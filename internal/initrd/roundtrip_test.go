@@ -3,6 +3,7 @@ package initrd
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -283,5 +284,26 @@ func TestFormatListingEscapesHostileNames(t *testing.T) {
 	}, "\n")
 	if got != want {
 		t.Fatalf("listing:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestListStopsAtTheEntryLimit: List holds every header, so an archive with more
+// members than an initrd has is refused instead of read into memory.
+func TestListStopsAtTheEntryLimit(t *testing.T) {
+	tree := NewTree()
+	for i := range 5 {
+		if err := tree.AddFile(fmt.Sprintf("f%d", i), 0o644, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := Pack(&buf, tree, WriteOptions{}, None); err != nil {
+		t.Fatal(err)
+	}
+	if hdrs, _, err := listLimit(bytes.NewReader(buf.Bytes()), 5); err != nil || len(hdrs) != 5 {
+		t.Fatalf("5 entries at a limit of 5: %d, %v", len(hdrs), err)
+	}
+	if _, _, err := listLimit(bytes.NewReader(buf.Bytes()), 4); err == nil || !strings.Contains(err.Error(), "more than 4 entries") {
+		t.Fatalf("5 entries at a limit of 4: %v", err)
 	}
 }
