@@ -100,7 +100,11 @@ func Write(w io.Writer, t *dist.Tree, o Options) ([]string, error) {
 			kv, ok = "default", true
 		}
 		if !ok {
-			return nil, fmt.Errorf("kernel %s-%s is the %s variant, which kata-deploy has no name for (it names default, confidential, debug and nvidia-gpu kernels)", k.Version, k.ConfigID, variant)
+			hint := ""
+			if variant == "test" {
+				hint = "; a `make` tree's test kernel can stand in for the default one with --test-kernel-as-default"
+			}
+			return nil, fmt.Errorf("kernel %s-%s is the %s variant, which kata-deploy has no name for (it names default, confidential, debug and nvidia-gpu kernels)%s", k.Version, k.ConfigID, variant, hint)
 		}
 		v := names
 		v.KernelVersion, v.ConfigVersion = k.Version, k.ConfigID
