@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite, in the three tiers of DESIGN.md. This is what `make test`
+# The whole test suite, in the three tiers of docs/architecture.md. This is what `make test`
 # and .ci/run run; it provisions what it needs (Debian packages, Go tools, a Dagger
 # engine when none is reachable) and fails, never skips, when something is missing in CI.
 set -euo pipefail

@@ -328,7 +328,7 @@ func RootHashFile(hashes map[string]string) []byte {
 	return []byte(b.String())
 }
 
-// Artifact names inside dist/<version>/<arch>/ (DESIGN.md).
+// Artifact names inside dist/<version>/<arch>/ (docs/architecture.md, Artifacts).
 func RootfsImageName(image string) string   { return "rootfs-" + image + ".img" }
 func VerityTreeName(image string) string    { return RootfsImageName(image) + ".verity" }
 func VerityCmdlineName(image string) string { return "verity-" + image + ".cmdline" }

@@ -102,7 +102,7 @@ func TestKernelX86TestVariant(t *testing.T) {
 	}
 	for _, f := range k.Files {
 		if !name.MatchString(f) {
-			t.Errorf("%s does not follow DESIGN.md's <file>-<kver>-<cfg> naming", f)
+			t.Errorf("%s does not follow docs/architecture.md's <file>-<kver>-<cfg> naming", f)
 		}
 	}
 	suffix := k.Release + "-" + k.ConfigID

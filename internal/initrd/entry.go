@@ -4,7 +4,7 @@
 // architecture and compresses it reproducibly. It reads archives back for
 // `release initrd ls` and for tests.
 //
-// Determinism rules (DESIGN.md "Reproducibility"): entries sorted bytewise by
+// Determinism rules (docs/architecture.md, "Reproducibility"): entries sorted bytewise by
 // path, missing parents created (0755), every mtime = the epoch, uid/gid 0
 // unless an owner override says otherwise, inodes renumbered from 1 in archive
 // order with hardlinks sharing one, no host metadata (device, inode, owner,

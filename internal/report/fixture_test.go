@@ -27,7 +27,7 @@ func writeBytes(t *testing.T, dir, rel string, n int) {
 	}
 }
 
-// writeDist lays out a release the way DESIGN.md describes it: two arches,
+// writeDist lays out a release the way docs/architecture.md describes it: two arches,
 // kernels, initrds, a rootfs with verity, and the release stage's files, plus
 // a log directory beside the tree.
 func writeDist(t *testing.T, dir string) {

@@ -62,7 +62,7 @@ func typeRank(typ string) int {
 	return len(typeTitles)
 }
 
-// areaRules map path prefixes to areas of the tree (DESIGN.md's layout);
+// areaRules map path prefixes to areas of the tree (docs/architecture.md's layout);
 // the first matching prefix wins, so more specific prefixes come first.
 // The order of Areas is the order the notes show them.
 var areaRules = []struct{ Prefix, Area string }{

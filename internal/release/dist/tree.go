@@ -1,9 +1,9 @@
-// Package dist models one release directory, dist/<version>/, as DESIGN.md lays
-// it out: one flat directory per architecture holding the build's artifacts,
-// and next to them the files the release stage adds (SHA256SUMS, Sigstore
-// bundles, SBOMs, provenance). Every later stage (sums, sbom, provenance,
-// sign, publish, verify) asks this package which file is what, so the layout
-// is decided in one place.
+// Package dist models one release directory, dist/<version>/, as
+// docs/architecture.md lays it out: one flat directory per architecture
+// holding the build's artifacts, and next to them the files the release stage
+// adds (SHA256SUMS, Sigstore bundles, SBOMs, provenance). Every later stage
+// (sums, sbom, provenance, sign, publish, verify) asks this package which file
+// is what, so the layout is decided in one place.
 package dist
 
 import (

@@ -96,7 +96,7 @@ func copyFile(from, to string) error {
 }
 
 // Epoch is the creation time attestations carry: SOURCE_DATE_EPOCH when the
-// caller sets it, else toolchain.yaml's epoch (DESIGN.md, Reproducibility).
+// caller sets it, else toolchain.yaml's epoch (docs/architecture.md, Reproducibility).
 func Epoch(tc *manifest.Toolchain, sourceDateEpoch string) (time.Time, error) {
 	if sourceDateEpoch != "" {
 		var n int64
