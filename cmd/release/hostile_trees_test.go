@@ -183,7 +183,7 @@ func TestHostileInitrd(t *testing.T) {
 // would land on what it reads.
 func TestHostileOutputs(t *testing.T) {
 	dir := t.TempDir()
-	repoManifest, err := os.ReadFile(filepath.Join("..", "..", "toolchain.yaml"))
+	repoManifest, err := os.ReadFile(pinnedYAML)
 	if err != nil {
 		t.Fatal(err)
 	}
