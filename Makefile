@@ -45,10 +45,17 @@ bench:
 bench-quick:
 	BENCH_SKIP=kernel hack/bench.sh
 
-# The reproducibility gate over the host arch's test matrix (two cache-disabled builds).
+# The reproducibility gate over the host arch's test matrix (two cache-disabled builds),
+# verdict in dist/repro/report.json; when dist/ holds a build (make), its report.json and
+# report.html are rewritten with the verdict in the Reproducible column. Exits as the gate did.
 repro:
 	hack/airgap/engine.sh ensure >/tmp/guestforge-engine.env && . /tmp/guestforge-engine.env && \
-	go run ./cmd/release repro --kernel-variant test --out dist/repro
+	{ go run ./cmd/release repro --kernel-variant test --out dist/repro; rc=$$?; \
+	  if [ -f dist/repro/report.json ] && [ -f dist/build-record.json ]; then \
+	    go run ./cmd/release report --dist dist --repro dist/repro/report.json || rc=$$?; \
+	  elif [ -f dist/repro/report.json ]; then \
+	    echo "make repro: dist/ holds no build (make); join the verdict later: go run ./cmd/release report --dist dist --repro dist/repro/report.json" >&2; \
+	  fi; exit $$rc; }
 
 clean:
 	rm -rf dist

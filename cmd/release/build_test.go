@@ -11,7 +11,7 @@ import (
 // nothing is written.
 func TestBuildAllRefusesRemovedTargets(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "dist")
-	manifest, err := filepath.Abs("../../toolchain.yaml")
+	manifest, err := filepath.Abs(pinnedYAML) // ppc64le/default: deprecated, removed on 2027-03-15
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,7 +116,7 @@ func TestHostilePolicy(t *testing.T) {
 						t.Fatal(err)
 					}
 				})
-				return []string{"check", "--manifest", committedYAML, "--gomod", "none", "--feeds", feeds, "--as-of", snapshotDay}
+				return []string{"check", "--manifest", pinnedYAML, "--gomod", "none", "--feeds", feeds, "--as-of", snapshotDay}
 			},
 			first: func(a []string) string {
 				return "release: go feed: " + filepath.Join(a[6], "go.json") + " is a FIFO, not a regular file: pass the file itself"
@@ -144,7 +144,7 @@ func TestHostilePolicy(t *testing.T) {
 					}
 					os.WriteFile(filepath.Join(dir, "go.json"), b, 0o644)
 				})
-				return []string{"check", "--manifest", committedYAML, "--gomod", "none", "--feeds", feeds, "--as-of", snapshotDay}
+				return []string{"check", "--manifest", pinnedYAML, "--gomod", "none", "--feeds", feeds, "--as-of", snapshotDay}
 			},
 			first: func(a []string) string {
 				return "release: " + a[2] + ":25: go: the go feed (go.dev/dl JSON) lists no stable release, so N-2 cannot be checked: it is truncated or not the upstream feed; refresh it (release policy snapshot --out DIR) and check again"

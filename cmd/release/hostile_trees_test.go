@@ -183,7 +183,7 @@ func TestHostileInitrd(t *testing.T) {
 // would land on what it reads.
 func TestHostileOutputs(t *testing.T) {
 	dir := t.TempDir()
-	repoManifest, err := os.ReadFile(filepath.Join("..", "..", "toolchain.yaml"))
+	repoManifest, err := os.ReadFile(pinnedYAML)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,6 +201,8 @@ func TestHostileOutputs(t *testing.T) {
 			"release: output " + manifestPath + " is the input " + manifestPath + ": writing it would destroy the input; choose another output path", false},
 		{"report json over the manifest", []string{"report", "--dist", t.TempDir(), "--manifest", manifestPath, "--json", manifestPath}, 2,
 			"release: output " + manifestPath + " is the input " + manifestPath + ": writing it would destroy the input; choose another output path", false},
+		{"report json over the repro verdict", []string{"report", "--dist", t.TempDir(), "--manifest", manifestPath, "--repro", raw, "--json", raw}, 2,
+			"release: output " + raw + " is the input " + raw + ": writing it would destroy the input; choose another output path", false},
 		{"report page over its json", []string{"report", "--dist", t.TempDir(), "--manifest", manifestPath, "--json", filepath.Join(dir, "r.json"), "-o", filepath.Join(dir, "r.json")}, 2,
 			"release: output " + filepath.Join(dir, "r.json") + " is the input " + filepath.Join(dir, "r.json") + ": writing it would destroy the input; choose another output path", false},
 		{"bench json over the raw measurements", []string{"bench", "--raw", raw, "--json", raw}, 2,

@@ -20,8 +20,12 @@ import (
 )
 
 const (
-	repoRoot      = "../.."
-	committedYAML = repoRoot + "/toolchain.yaml"
+	repoRoot = "../.."
+	// pinnedYAML is a copy of the repository's toolchain.yaml, with pinnedGoMod
+	// beside it, that bumping the live files does not change: the tests below
+	// assert on its versions against the feeds snapshot of snapshotDay.
+	pinnedYAML    = "testdata/repo/toolchain.yaml"
+	pinnedGoMod   = "testdata/repo/go.mod"
 	snapshotFeeds = repoRoot + "/testdata/feeds"
 	snapshotDay   = "2026-11-22"
 )
@@ -38,11 +42,11 @@ func runPolicy(t *testing.T, args ...string) policyRun {
 	return policyRun(runCLI(t, newPolicyCmd(), nil, args...))
 }
 
-// manifestCopy writes the committed toolchain.yaml, changed by rw, into a
+// manifestCopy writes the pinned toolchain.yaml, changed by rw, into a
 // temporary directory (which has no go.mod, so only the manifest is checked).
 func manifestCopy(t *testing.T, rw manifest.Rewrite) string {
 	t.Helper()
-	src, err := os.ReadFile(committedYAML)
+	src, err := os.ReadFile(pinnedYAML)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,17 +62,17 @@ func manifestCopy(t *testing.T, rw manifest.Rewrite) string {
 	return p
 }
 
-func committed(t *testing.T) *manifest.Toolchain {
+func pinned(t *testing.T) *manifest.Toolchain {
 	t.Helper()
-	m, err := manifest.Load(committedYAML)
+	m, err := manifest.Load(pinnedYAML)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return m
 }
 
-func TestPolicyCheckCommittedManifest(t *testing.T) {
-	r := runPolicy(t, "check", "--manifest", committedYAML, "--feeds", snapshotFeeds, "--as-of", snapshotDay)
+func TestPolicyCheckPinnedManifest(t *testing.T) {
+	r := runPolicy(t, "check", "--manifest", pinnedYAML, "--feeds", snapshotFeeds, "--as-of", snapshotDay)
 	if r.code != exitOK {
 		t.Fatalf("exit %d, want 0\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -78,7 +82,7 @@ func TestPolicyCheckCommittedManifest(t *testing.T) {
 }
 
 func TestPolicyCheckRustThreeMinorsBehind(t *testing.T) {
-	m := committed(t)
+	m := pinned(t)
 	exc, ok := m.Policy.Exception("rust")
 	rw := manifest.Rewrite{Edits: []manifest.ScalarEdit{{Path: []string{"toolchains", "rust", "version"}, Old: m.Toolchains["rust"].Version, New: "1.97.0"}}}
 	if ok {
@@ -95,7 +99,7 @@ func TestPolicyCheckRustThreeMinorsBehind(t *testing.T) {
 }
 
 func TestPolicyCheckMalformedManifest(t *testing.T) {
-	src, err := os.ReadFile(committedYAML)
+	src, err := os.ReadFile(pinnedYAML)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +174,7 @@ func TestPolicyCheckExpiredException(t *testing.T) {
 func TestPolicyBumpWrite(t *testing.T) {
 	path := manifestCopy(t, manifest.Rewrite{})
 	before, _ := os.ReadFile(path)
-	gomod := filepath.Join(repoRoot, "go.mod")
+	gomod := pinnedGoMod
 	r := runPolicy(t, "bump", "--manifest", path, "--gomod", gomod, "--feeds", snapshotFeeds, "--as-of", snapshotDay, "--write")
 	if r.code != exitOK {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
@@ -207,9 +211,9 @@ func TestPolicyBumpWrite(t *testing.T) {
 
 func TestPolicyBadInputs(t *testing.T) {
 	for _, args := range [][]string{
-		{"check", "--manifest", committedYAML, "--feeds", snapshotFeeds, "--as-of", "22/11/2026"},
-		{"check", "--manifest", committedYAML, "--feeds", snapshotFeeds, "--format", "xml"},
-		{"check", "--manifest", committedYAML, "--feeds", filepath.Join(t.TempDir(), "none"), "--as-of", snapshotDay},
+		{"check", "--manifest", pinnedYAML, "--feeds", snapshotFeeds, "--as-of", "22/11/2026"},
+		{"check", "--manifest", pinnedYAML, "--feeds", snapshotFeeds, "--format", "xml"},
+		{"check", "--manifest", pinnedYAML, "--feeds", filepath.Join(t.TempDir(), "none"), "--as-of", snapshotDay},
 		{"check", "--manifest", filepath.Join(t.TempDir(), "missing.yaml"), "--feeds", snapshotFeeds},
 	} {
 		if r := runPolicy(t, args...); r.code != exitBadInput {
@@ -264,7 +268,8 @@ func TestPolicyBinary(t *testing.T) {
 		return r
 	}
 	t.Run("acceptance command exits 0", func(t *testing.T) {
-		r := run(nil, "policy", "check", "--feeds", "testdata/feeds", "--as-of", snapshotDay)
+		// README's command, on the pinned manifest: the live one moves with every bump.
+		r := run(nil, "policy", "check", "--manifest", "cmd/release/"+pinnedYAML, "--feeds", "testdata/feeds", "--as-of", snapshotDay)
 		if r.code != 0 {
 			t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}

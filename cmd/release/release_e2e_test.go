@@ -72,7 +72,7 @@ func TestReleaseCLIEndToEnd(t *testing.T) {
 	key, pub := filepath.Join(keys, "cosign.key"), filepath.Join(keys, "cosign.pub")
 
 	dist := disttest.Build(t, t.TempDir())
-	if out, err := run(t, &transcript, newAttestCmd(), dist, "--manifest", "../../toolchain.yaml", "--images", "../../images",
+	if out, err := run(t, &transcript, newAttestCmd(), dist, "--manifest", pinnedYAML, "--images", "../../images",
 		"--commit", releasetest.Commit, "--builder", "kernel=sha256:"+strings.Repeat("1f", 32)); err != nil {
 		t.Fatalf("attest: %v\n%s", err, out)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/guestforge/guestforge/internal/initrd"
 	"github.com/guestforge/guestforge/internal/policy"
 	"github.com/guestforge/guestforge/internal/release/repro"
+	"github.com/guestforge/guestforge/internal/report"
 	"github.com/guestforge/guestforge/internal/safepath"
 )
 
@@ -40,7 +42,9 @@ target) or byte offset (ELF section, text line), and runs diffoscope on the firs
 it is on PATH.
 
 OUT/a and OUT/b are the two trees (removed after a pass unless --keep), OUT/report.txt and
-OUT/report.json the verdict, OUT/engine.log the engine's progress. Cost: two cache-disabled
+OUT/report.json the verdict, OUT/engine.log the engine's progress. A build's report shows
+the verdict in its Reproducible column: release report --dist dist --repro OUT/report.json
+(make repro runs it when dist/ holds a build). Cost: two cache-disabled
 builds of everything selected (a test kernel and the default images on x86_64 take
 tens of minutes on two cores).
 Exit 0 when every artifact is identical, 1 when one differs, 2 when the build or the
@@ -119,7 +123,7 @@ comparison could not run.`,
 	f.StringSliceVar(&images, "images", nil, "images to build (default: every image the selected targets list)")
 	f.StringVar(&variant, "kernel-variant", "test", "kernel config variant for every arch; \""+build.TargetVariants+"\" builds each target's own variant")
 	f.BoolVar(&noKernel, "no-kernel", false, "leave kernels out (images only)")
-	f.StringVar(&out, "out", filepath.Join("dist", "repro"), "directory for the two trees and the reports")
+	f.StringVar(&out, "out", filepath.Join("dist", report.ReproDir), "directory for the two trees and the reports")
 	f.BoolVar(&keep, "keep", false, "keep OUT/a and OUT/b after a pass (they are always kept after a mismatch)")
 	f.BoolVar(&noPerturb, "no-perturb", false, "build the second tree like the first (tells plain nondeterminism from a perturbation that leaks)")
 	f.BoolVar(&noDiffoscope, "no-diffoscope", false, "do not run diffoscope even when it is on PATH")
@@ -148,7 +152,8 @@ failing file and member. diffoscope, when on PATH, is run on the first mismatchi
 Symlinks are compared by their target and never followed (not into a directory, not to
 read a file): the report never holds a byte from outside the two trees. A tree given as a
 symlink is resolved once and the report says so. Names are escaped in the text report.
---json and --diffoscope-dir must lie outside both trees.
+--json and --diffoscope-dir must lie outside both trees; the --json file is what
+release report --repro joins into a build's report (the Reproducible column).
 Exit 0 identical, 1 different, 2 when the trees cannot be compared.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -191,9 +196,15 @@ Exit 0 identical, 1 different, 2 when the trees cannot be compared.`,
 // reproMarker marks a directory as release repro's, so a later run may empty it.
 const reproMarker = ".release-repro"
 
+// reproText is the verdict for people in OUT; OUT/report.ReproFile is the JSON one.
+const reproText = "report.txt"
+
 // prepareReproOut makes out ready for a run: trees of an earlier run would be
 // compared as if this run made them, so they go; but only from a directory an
 // earlier run marked, never from one that merely happens to hold an a/ or b/.
+// An earlier run's verdict goes from a marked directory too: after a run that
+// could not compare, `release report --repro` must find no verdict rather than
+// a stale one.
 func prepareReproOut(out, dirA, dirB string) error {
 	_, err := os.Stat(filepath.Join(out, reproMarker))
 	marked := err == nil
@@ -205,6 +216,13 @@ func prepareReproOut(out, dirA, dirB string) error {
 			return err
 		}
 	}
+	if marked {
+		for _, f := range []string{reproText, report.ReproFile} {
+			if err := os.Remove(filepath.Join(out, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
+	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
@@ -212,16 +230,16 @@ func prepareReproOut(out, dirA, dirB string) error {
 }
 
 // compareAndWrite compares the trees, prints the text report and writes
-// OUT/report.txt and OUT/report.json.
+// OUT/report.txt and OUT/report.json (what `release report --repro` joins).
 func compareAndWrite(cmd *cobra.Command, dirA, dirB, out string, noDiffoscope bool) (*repro.Report, error) {
 	rep, err := repro.Compare(cmd.Context(), dirA, dirB, repro.Options{NoDiffoscope: noDiffoscope, DiffoscopeDir: filepath.Join(out, "diffoscope")})
 	if err != nil {
 		return nil, err
 	}
-	if err := writeReport(filepath.Join(out, "report.txt"), rep.WriteText); err != nil {
+	if err := writeReport(filepath.Join(out, reproText), rep.WriteText); err != nil {
 		return nil, err
 	}
-	if err := writeReport(filepath.Join(out, "report.json"), rep.WriteJSON); err != nil {
+	if err := writeReport(filepath.Join(out, report.ReproFile), rep.WriteJSON); err != nil {
 		return nil, err
 	}
 	if err := rep.WriteText(cmd.OutOrStdout()); err != nil {

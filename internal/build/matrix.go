@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"dagger.io/dagger"
@@ -143,32 +142,6 @@ type ImageResult struct {
 	Rootfs *Rootfs
 	Initrd *Artifact
 	Disk   *DiskImage
-}
-
-// BuildImage runs one image job: rootfs, then initrd and disk image from it, in
-// parallel.
-func (p *Pipeline) BuildImage(ctx context.Context, repo *Repo, job ImageJob, spec MatrixSpec, nonce string) (*ImageResult, error) {
-	r, err := p.Rootfs(ctx, repo, RootfsSpec{Arch: job.Arch, Image: job.Image, Nonce: nonce})
-	if err != nil {
-		return nil, err
-	}
-	res := &ImageResult{Job: job, Rootfs: r}
-	var wg sync.WaitGroup
-	var ierr, derr error
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		res.Initrd, ierr = p.Initrd(ctx, r, InitrdSpec{Compression: spec.Compression})
-	}()
-	go func() {
-		defer wg.Done()
-		res.Disk, derr = p.DiskImage(ctx, repo, r, DiskSpec{FS: spec.FS, Verity: spec.Verity})
-	}()
-	wg.Wait()
-	if err := errors.Join(ierr, derr); err != nil {
-		return nil, err
-	}
-	return res, nil
 }
 
 // warmBuilders makes the builder images the plan needs one after the other before the

@@ -49,26 +49,20 @@ func (p *Pipeline) RunMatrix(ctx context.Context, repo *Repo, spec MatrixSpec, h
 	p.Log.Info("matrix", "kernels", len(plan.Kernels), "images", len(plan.Images))
 	run := &MatrixRun{Plan: plan}
 	jr := newJobRunner(ctx, p.Log, hooks)
-	// withLog is p with the job's logger, so each job's steps land in its own log.
-	withLog := func(l *slog.Logger) *Pipeline {
-		jp := *p
-		jp.Log = l
-		return &jp
-	}
 
 	kernels := make([]*Kernel, len(plan.Kernels))
 	images := make([]*ImageResult, len(plan.Images))
 	// Builder images first, one after the other, so parallel jobs find them cached
 	// instead of each building the same one.
 	if jr.run(JobResult{ID: JobBuilders, Kind: JobBuilders}, func(ctx context.Context, l *slog.Logger) ([]string, error) {
-		return nil, withLog(l).warmBuilders(ctx, repo, plan)
+		return nil, p.withLog(l).warmBuilders(ctx, repo, plan)
 	}) {
 		var wg sync.WaitGroup
 		for i, job := range plan.Kernels {
 			wg.Go(func() {
 				meta := JobResult{ID: KernelJobID(job), Kind: JobKernel, Arch: job.Arch.Name, Variant: job.Variant}
 				jr.run(meta, func(ctx context.Context, l *slog.Logger) ([]string, error) {
-					k, err := withLog(l).Kernel(ctx, repo, KernelSpec{Arch: job.Arch, Variant: job.Variant, Archive: spec.KernelArchive, Nonce: spec.Nonce})
+					k, err := p.withLog(l).Kernel(ctx, repo, KernelSpec{Arch: job.Arch, Variant: job.Variant, Archive: spec.KernelArchive, Nonce: spec.Nonce})
 					if err != nil {
 						return nil, err
 					}
@@ -78,7 +72,7 @@ func (p *Pipeline) RunMatrix(ctx context.Context, repo *Repo, spec MatrixSpec, h
 			})
 		}
 		for i, job := range plan.Images {
-			wg.Go(func() { images[i] = p.runImage(jr, withLog, repo, job, spec) })
+			wg.Go(func() { images[i] = p.runImage(jr, repo, job, spec) })
 		}
 		wg.Wait()
 	} else {
@@ -126,15 +120,22 @@ func skipImage(jr *jobRunner, job ImageJob, why error) {
 	}
 }
 
+// withLog is p with the job's logger, so each job's steps land in its own log.
+func (p *Pipeline) withLog(l *slog.Logger) *Pipeline {
+	jp := *p
+	jp.Log = l
+	return &jp
+}
+
 // runImage runs one image's jobs: the rootfs, then its initrd and disk image in
 // parallel. nil when any of them failed.
-func (p *Pipeline) runImage(jr *jobRunner, withLog func(*slog.Logger) *Pipeline, repo *Repo, job ImageJob, spec MatrixSpec) *ImageResult {
+func (p *Pipeline) runImage(jr *jobRunner, repo *Repo, job ImageJob, spec MatrixSpec) *ImageResult {
 	meta := func(kind string) JobResult {
 		return JobResult{ID: ImageJobID(kind, job), Kind: kind, Arch: job.Arch.Name, Image: job.Image}
 	}
 	res := &ImageResult{Job: job}
 	if !jr.run(meta(JobRootfs), func(ctx context.Context, l *slog.Logger) ([]string, error) {
-		r, err := withLog(l).Rootfs(ctx, repo, RootfsSpec{Arch: job.Arch, Image: job.Image, Nonce: spec.Nonce})
+		r, err := p.withLog(l).Rootfs(ctx, repo, RootfsSpec{Arch: job.Arch, Image: job.Image, Nonce: spec.Nonce})
 		res.Rootfs = r
 		// The rootfs tarball is an input of the next two jobs, not a dist artifact.
 		return nil, err
@@ -148,7 +149,7 @@ func (p *Pipeline) runImage(jr *jobRunner, withLog func(*slog.Logger) *Pipeline,
 	var initrdOK, diskOK bool
 	wg.Go(func() {
 		initrdOK = jr.run(meta(JobInitrd), func(ctx context.Context, l *slog.Logger) ([]string, error) {
-			a, err := withLog(l).Initrd(ctx, res.Rootfs, InitrdSpec{Compression: spec.Compression})
+			a, err := p.withLog(l).Initrd(ctx, res.Rootfs, InitrdSpec{Compression: spec.Compression})
 			if err != nil {
 				return nil, err
 			}
@@ -158,7 +159,7 @@ func (p *Pipeline) runImage(jr *jobRunner, withLog func(*slog.Logger) *Pipeline,
 	})
 	wg.Go(func() {
 		diskOK = jr.run(meta(JobImage), func(ctx context.Context, l *slog.Logger) ([]string, error) {
-			d, err := withLog(l).DiskImage(ctx, repo, res.Rootfs, DiskSpec{FS: spec.FS, Verity: spec.Verity})
+			d, err := p.withLog(l).DiskImage(ctx, repo, res.Rootfs, DiskSpec{FS: spec.FS, Verity: spec.Verity})
 			if err != nil {
 				return nil, err
 			}

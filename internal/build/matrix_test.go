@@ -8,9 +8,11 @@ import (
 	"github.com/guestforge/guestforge/internal/manifest"
 )
 
+// loadToolchain loads a pinned copy of the repository's toolchain.yaml: the plans
+// below name its targets and dates, which the live file may change.
 func loadToolchain(t *testing.T) *manifest.Toolchain {
 	t.Helper()
-	tc, err := manifest.Load("../../toolchain.yaml")
+	tc, err := manifest.Load("testdata/toolchain.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,10 +20,8 @@ const (
 	StatusViolation Status = "violation"
 )
 
-// Kinds of rows.
+// Kinds of rows. A toolchain pin's row has its feed's name as kind (go, rust).
 const (
-	KindGo     = "go"
-	KindRust   = "rust"
 	KindKernel = "kernel"
 	KindModule = "module"
 	// KindException is a row for an exception that matches no pin.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/guestforge/guestforge/internal/arch"
 	"github.com/guestforge/guestforge/internal/manifest"
+	"github.com/guestforge/guestforge/internal/release/repro"
 	"github.com/guestforge/guestforge/internal/support"
 )
 
@@ -22,11 +23,17 @@ type Options struct {
 	Version string
 	// Record is what the pipelines ran; nil reports only what is on disk.
 	Record *Record
+	// Repro is the reproducibility gate's verdict (`release repro`'s
+	// OUT/report.json, `release repro compare --json`); nil leaves every
+	// artifact's Reproducible unknown. Its paths are relative to the compared
+	// trees, which have the dist tree's layout.
+	Repro *repro.Report
 	// Toolchain supplies maintainers and support status; nil leaves them empty.
 	Toolchain *manifest.Toolchain
 	// History are earlier reports to summarise, in any order.
 	History []*Report
-	// Log receives warnings (repro results for files not in the tree); nil discards them.
+	// Log receives warnings (verdicts on files not in the tree or on other
+	// bytes than the tree's); nil discards them.
 	Log *slog.Logger
 }
 
@@ -58,8 +65,11 @@ func Build(opts Options) (*Report, error) {
 			return nil, err
 		}
 	}
-	if err := applyRecord(r, rec, log); err != nil {
+	if err := applyRecord(r, rec); err != nil {
 		return nil, err
+	}
+	if opts.Repro != nil {
+		applyRepro(r, prefix, opts.Repro, log)
 	}
 	inheritFromSubjects(r.Artifacts)
 	if opts.Toolchain != nil {
@@ -75,9 +85,9 @@ func Build(opts Options) (*Report, error) {
 	return r, nil
 }
 
-// applyRecord joins the record's steps to the files they made, adds rows for
-// files a step should have made but did not, and applies repro verdicts.
-func applyRecord(r *Report, rec *Record, log *slog.Logger) error {
+// applyRecord joins the record's steps to the files they made and adds rows
+// for files a step should have made but did not.
+func applyRecord(r *Report, rec *Record) error {
 	byPath := map[string]int{}
 	for i, a := range r.Artifacts {
 		byPath[a.Path] = i
@@ -131,16 +141,42 @@ func applyRecord(r *Report, rec *Record, log *slog.Logger) error {
 			r.Artifacts = append(r.Artifacts, a)
 		}
 	}
-	for _, p := range rec.Repro {
-		i, ok := byPath[p.Path]
+	return nil
+}
+
+// applyRepro joins the gate's verdict to the artifacts it compared: the gate's
+// trees have the dist tree's layout, so its path p is the artifact at
+// prefix/p. The two answers are not claims of one kind. "no" is about what
+// builds the file: two builds from the same inputs gave different bytes (or
+// only one gave it), whichever bytes the dist tree holds. "yes" is about bytes:
+// only a file with the very bytes both builds gave is shown reproducible; one
+// with other bytes (built from other inputs, or by a build the gate did not
+// see) stays unknown, with a warning.
+func applyRepro(r *Report, prefix string, g *repro.Report, log *slog.Logger) {
+	byPath := map[string]int{}
+	for i, a := range r.Artifacts {
+		if a.Path != "" {
+			byPath[a.Path] = i
+		}
+	}
+	for _, ga := range g.Artifacts {
+		p := path.Join(prefix, ga.Path)
+		i, ok := byPath[p]
 		if !ok {
-			log.Warn("repro result for a file that is not in the report", "path", p.Path)
+			log.Warn("reproducibility verdict for a file that is not in the report", "path", p)
 			continue
 		}
-		r.Artifacts[i].Reproducible = TriOf(&p.Reproducible)
-		r.Artifacts[i].ReproDiff = p.FirstDiff
+		a := &r.Artifacts[i]
+		switch {
+		case !ga.Identical:
+			a.Reproducible, a.ReproDiff = No, ga.Difference()
+		case ga.SHA256A != "" && ga.SHA256A == a.SHA256:
+			a.Reproducible, a.ReproDiff = Yes, ""
+		default:
+			log.Warn("the reproducibility gate compared other bytes than the dist tree holds: reproducible stays unknown (rebuild, or run the gate on this build's inputs)",
+				"path", p, "gate_sha256", ga.SHA256A, "dist_sha256", a.SHA256)
+		}
 	}
-	return nil
 }
 
 // attribute fills maintainers and support status from toolchain.yaml. An

@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/guestforge/guestforge/internal/manifest"
+	"github.com/guestforge/guestforge/internal/release/repro"
 )
 
 // fixtureVersion is the release the fixture tree holds.
@@ -83,12 +85,22 @@ func fixtureRecord() *Record {
 			{ID: "initrd/aarch64/default", Kind: "initrd", Arch: "aarch64", Image: "default", Status: "failed", DurationMS: 95_000, CacheHit: no(),
 				Log: "logs/initrd-aarch64-default.log", Error: "mmdebstrap: qemu-aarch64 binfmt handler missing"},
 		},
-		Repro: []ReproResult{
-			{Path: v + "x86_64/vmlinuz-6.12.117-3f2a9c1d", Reproducible: true},
-			{Path: v + "x86_64/initrd-default.img", Reproducible: false, FirstDiff: "etc/machine-id"},
-			{Path: v + "x86_64/not-there.img", Reproducible: true},
-		},
 	}
+}
+
+// fixtureRepro is the gate's verdict on two builds of writeDist's tree: paths
+// relative to the compared trees (no version directory), the kernel identical
+// with the bytes writeDist wrote, the initrd differing in one member, and a
+// file the dist tree does not have.
+func fixtureRepro(t *testing.T) *repro.Report {
+	t.Helper()
+	kernel := sha256Of(t, writeOne(t, fixtureVersion+"/x86_64/vmlinuz-6.12.117-3f2a9c1d", 9_400))
+	return &repro.Report{DirA: "/repro/a", DirB: "/repro/b", First: "x86_64/initrd-default.img", Artifacts: []repro.Artifact{
+		{Path: "x86_64/initrd-default.img", Kind: repro.KindCpio, Compression: "zstd", SHA256A: strings.Repeat("a", 64), SHA256B: strings.Repeat("b", 64),
+			SizeA: 14_000, SizeB: 14_000, Members: []repro.MemberDiff{{Member: "etc/machine-id", Change: "differs", Cause: true}}, MembersDiffering: 1},
+		{Path: "x86_64/not-there.img", Kind: repro.KindBinary, SHA256A: strings.Repeat("c", 64), SHA256B: strings.Repeat("c", 64), SizeA: 1, SizeB: 1, Identical: true},
+		{Path: "x86_64/vmlinuz-6.12.117-3f2a9c1d", Kind: repro.KindBinary, SHA256A: kernel, SHA256B: kernel, SizeA: 9_400, SizeB: 9_400, Identical: true},
+	}}
 }
 
 func fixtureToolchain() *manifest.Toolchain {

@@ -8,8 +8,13 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/guestforge/guestforge/internal/boundedio"
 	"github.com/guestforge/guestforge/internal/safepath"
 )
+
+// MaxInputBytes bounds the JSON files the report reads (build records, earlier
+// releases' report.json): a report of thousands of artifacts is a few MiB.
+const MaxInputBytes = 64 * boundedio.MiB
 
 // marshal is the one JSON encoding of everything this package writes:
 // two-space indent, no HTML escaping (paths stay readable), a final newline.
@@ -40,7 +45,7 @@ func WriteJSON(file string, r *Report) error {
 
 // ReadJSON reads a report.json written by this or an earlier build.
 func ReadJSON(file string) (*Report, error) {
-	data, err := os.ReadFile(file)
+	data, err := boundedio.ReadFileLimit(file, MaxInputBytes, "a report")
 	if err != nil {
 		return nil, fmt.Errorf("read report: %w", err)
 	}

@@ -4,10 +4,12 @@
 // report.html, a self-contained page with a sortable, filterable table and
 // charts, including history across releases from earlier report.json files.
 //
-// The report is assembled from three inputs, each optional except the first:
+// The report is assembled from four inputs, each optional except the first:
 // the dist tree (what exists, its sizes and digests), the build record the
-// pipelines write (what ran, how long, cache hits, logs, failures,
-// reproducibility), and toolchain.yaml (who maintains a target, its status).
+// pipelines write (what ran, how long, cache hits, logs, failures), the
+// reproducibility gate's verdict (internal/release/repro's report: which
+// artifacts two cache-disabled builds made byte for byte alike), and
+// toolchain.yaml (who maintains a target, its status).
 package report
 
 // Schema identifies the report.json format; readers refuse other values.
@@ -22,6 +24,13 @@ const (
 	RecordFile = "build-record.json"
 	// LogsDir is where pipelines put step logs, relative to the dist directory.
 	LogsDir = "logs"
+	// ReproDir is where `release repro` (and `make repro`) puts the gate's two
+	// trees and its verdict by default, relative to the dist directory: never
+	// part of the dist tree.
+	ReproDir = "repro"
+	// ReproFile is the gate's verdict in ReproDir, what `release report --repro`
+	// joins.
+	ReproFile = "report.json"
 )
 
 // Tri is a yes/no answer that may not be known (no record, no repro run).
@@ -87,6 +96,8 @@ type Step struct {
 }
 
 // Artifact is one file of the dist tree, or one a failed step should have made.
+// Reproducible is the gate's verdict on it, unknown where the gate did not
+// compare these bytes (see applyRepro); ReproDiff says what differed first.
 type Artifact struct {
 	// Path is slash-separated, relative to the dist directory.
 	Path    string `json:"path"`

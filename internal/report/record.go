@@ -5,23 +5,24 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/guestforge/guestforge/internal/boundedio"
 )
 
 // Record is build-record.json: what the pipelines ran. Builds write it next
-// to the dist trees with a Recorder; `release repro` adds Repro results.
+// to the dist trees with a Recorder. Whether the artifacts are reproducible is
+// not a build's to say: the gate's own report says it (Options.Repro).
 type Record struct {
 	Version string `json:"version,omitempty"`
 	Commit  string `json:"commit,omitempty"`
 	// Finished is when the build ended (RFC 3339, UTC).
-	Finished string        `json:"finished,omitempty"`
-	Steps    []RecordStep  `json:"steps"`
-	Repro    []ReproResult `json:"repro,omitempty"`
+	Finished string       `json:"finished,omitempty"`
+	Steps    []RecordStep `json:"steps"`
 }
 
 // RecordStep is one step as a pipeline reports it.
@@ -46,18 +47,9 @@ type RecordStep struct {
 	Outputs []string `json:"outputs,omitempty"`
 }
 
-// ReproResult is the verdict of a double build for one artifact.
-type ReproResult struct {
-	Path         string `json:"path"`
-	Reproducible bool   `json:"reproducible"`
-	// FirstDiff names the first differing member inside the artifact (a cpio,
-	// tar or filesystem path) when it is not reproducible.
-	FirstDiff string `json:"first_diff,omitempty"`
-}
-
 // ReadRecord reads one build record.
 func ReadRecord(file string) (*Record, error) {
-	data, err := os.ReadFile(file)
+	data, err := boundedio.ReadFileLimit(file, MaxInputBytes, "a build record")
 	if err != nil {
 		return nil, fmt.Errorf("read build record: %w", err)
 	}
@@ -96,11 +88,6 @@ func (r *Record) check() error {
 			}
 		}
 	}
-	for i, p := range r.Repro {
-		if err := checkRel(p.Path); err != nil {
-			errs = append(errs, fmt.Errorf("repro[%d]: %w", i, err))
-		}
-	}
 	if r.Finished != "" {
 		if _, err := time.Parse(time.RFC3339, r.Finished); err != nil {
 			errs = append(errs, fmt.Errorf("finished %q is not RFC 3339", r.Finished))
@@ -118,13 +105,12 @@ func checkRel(rel string) error {
 	return nil
 }
 
-// Merge combines records (a build record and a repro record, say). Later
-// records win for a step ID or repro path they share; the version, commit and
-// finish time come from the first record that has them.
+// Merge combines records (of builds into the same dist directory, say). Later
+// records win for a step ID they share; the version, commit and finish time
+// come from the first record that has them.
 func Merge(records ...*Record) *Record {
 	out := &Record{}
 	stepAt := map[string]int{}
-	reproAt := map[string]int{}
 	for _, r := range records {
 		if r == nil {
 			continue
@@ -145,14 +131,6 @@ func Merge(records ...*Record) *Record {
 			}
 			stepAt[s.ID] = len(out.Steps)
 			out.Steps = append(out.Steps, s)
-		}
-		for _, p := range r.Repro {
-			if i, ok := reproAt[p.Path]; ok {
-				out.Repro[i] = p
-				continue
-			}
-			reproAt[p.Path] = len(out.Repro)
-			out.Repro = append(out.Repro, p)
 		}
 	}
 	return out
@@ -177,25 +155,15 @@ func (r *Recorder) Add(s RecordStep) {
 	r.rec.Steps = append(r.rec.Steps, s)
 }
 
-// AddRepro records the double-build verdict for one artifact.
-func (r *Recorder) AddRepro(p ReproResult) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.rec.Repro = append(r.rec.Repro, p)
-}
-
-// Write stores the record at file with finished as the end time. Steps and
-// repro results are sorted so the bytes do not depend on which parallel
-// step finished first.
+// Write stores the record at file with finished as the end time. Steps are
+// sorted so the bytes do not depend on which parallel step finished first.
 func (r *Recorder) Write(file string, finished time.Time) error {
 	r.mu.Lock()
 	rec := r.rec
 	rec.Steps = slices.Clone(r.rec.Steps)
-	rec.Repro = slices.Clone(r.rec.Repro)
 	r.mu.Unlock()
 	rec.Finished = finished.UTC().Format(time.RFC3339)
 	slices.SortFunc(rec.Steps, func(a, b RecordStep) int { return strings.Compare(a.ID, b.ID) })
-	slices.SortFunc(rec.Repro, func(a, b ReproResult) int { return strings.Compare(a.Path, b.Path) })
 	if err := rec.check(); err != nil {
 		return fmt.Errorf("build record for %s: %w", file, err)
 	}

@@ -18,7 +18,7 @@ func buildFixture(t *testing.T) (string, *Report) {
 	t.Helper()
 	dir := t.TempDir()
 	writeDist(t, dir)
-	r, err := Build(Options{Dist: dir, Record: fixtureRecord(), Toolchain: fixtureToolchain()})
+	r, err := Build(Options{Dist: dir, Record: fixtureRecord(), Repro: fixtureRepro(t), Toolchain: fixtureToolchain()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestBuildJoinsTreeRecordAndManifest(t *testing.T) {
 	// An image artifact belongs to every target of its arch that builds the
 	// image: x86_64 default (supported, @x86) and debug (experimental, @debug).
 	in := find(t, r, "initrd-default.img")
-	if in.Image != "default" || in.CacheHit != Yes || in.Reproducible != No || in.ReproDiff != "etc/machine-id" ||
+	if in.Image != "default" || in.CacheHit != Yes || in.Reproducible != No || in.ReproDiff != "member etc/machine-id differs" ||
 		in.Support != "supported" || strings.Join(in.Maintainers, ",") != "@debug,@x86" {
 		t.Errorf("initrd artifact = %+v", in)
 	}
@@ -141,7 +141,7 @@ func TestReportJSONGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Rebuilding from the same inputs gives the same bytes, JSON and HTML.
-	r2, err := Build(Options{Dist: dir, Record: fixtureRecord(), Toolchain: fixtureToolchain()})
+	r2, err := Build(Options{Dist: dir, Record: fixtureRecord(), Repro: fixtureRepro(t), Toolchain: fixtureToolchain()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +291,7 @@ func TestHistoryInPage(t *testing.T) {
 		prev.Artifacts[i].Size = prev.Artifacts[i].Size * 9 / 10
 	}
 	prev.Totals = totals(&prev)
-	r, err := Build(Options{Dist: dir, Record: fixtureRecord(), Toolchain: fixtureToolchain(), History: []*Report{&prev}})
+	r, err := Build(Options{Dist: dir, Record: fixtureRecord(), Repro: fixtureRepro(t), Toolchain: fixtureToolchain(), History: []*Report{&prev}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +344,6 @@ func TestRecord(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			rec.Add(RecordStep{ID: id, Kind: strings.Split(id, "/")[0], Status: StatusOK, DurationMS: 5, Outputs: []string{"v1.0.0/" + id}})
-			rec.AddRepro(ReproResult{Path: "v1.0.0/" + id, Reproducible: true})
 		}()
 	}
 	wg.Wait()
@@ -356,7 +355,7 @@ func TestRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Finished != "2026-02-15T05:00:00Z" || len(got.Steps) != 4 || got.Steps[0].ID != "image/s390x/default" || got.Repro[3].Path != "v1.0.0/rootfs/aarch64/default" {
+	if got.Finished != "2026-02-15T05:00:00Z" || len(got.Steps) != 4 || got.Steps[0].ID != "image/s390x/default" || got.Steps[3].Outputs[0] != "v1.0.0/rootfs/aarch64/default" {
 		t.Fatalf("record = %+v", got)
 	}
 	first, _ := os.ReadFile(file)
@@ -392,10 +391,9 @@ func TestRecord(t *testing.T) {
 
 func TestMergeRecords(t *testing.T) {
 	build := &Record{Version: "v1", Finished: "2026-01-01T00:00:00Z", Steps: []RecordStep{{ID: "a", Status: "ok", DurationMS: 1}, {ID: "b", Status: "ok"}}}
-	repro := &Record{Version: "v1-ignored", Steps: []RecordStep{{ID: "a", Status: "failed", DurationMS: 2}},
-		Repro: []ReproResult{{Path: "x", Reproducible: false}}}
-	m := Merge(build, nil, repro)
-	if m.Version != "v1" || len(m.Steps) != 2 || m.Steps[0].DurationMS != 2 || m.Steps[0].Status != "failed" || len(m.Repro) != 1 {
+	rebuild := &Record{Version: "v1-ignored", Steps: []RecordStep{{ID: "a", Status: "failed", DurationMS: 2}}}
+	m := Merge(build, nil, rebuild)
+	if m.Version != "v1" || len(m.Steps) != 2 || m.Steps[0].DurationMS != 2 || m.Steps[0].Status != "failed" {
 		t.Fatalf("merged = %+v", m)
 	}
 }

@@ -34,6 +34,10 @@ func kindRank(k string) int {
 // are never artifacts.
 var ownFiles = []string{JSONFile, HTMLFile, RecordFile}
 
+// ownDirs sit beside the trees too: step logs, and the reproducibility gate's
+// trees and verdict (`make repro` after `make` puts them in dist/repro/).
+var ownDirs = []string{LogsDir, ReproDir}
+
 // findTree picks the dist tree the report covers. distDir is either a tree
 // itself (arch directories directly inside, as `dagger call ... export
 // --path=dist/` leaves it) or holds dist/<version>/ trees; then version picks
@@ -47,7 +51,7 @@ func findTree(distDir, version string) (root, prefix string, ok bool, err error)
 	var versions []string
 	for _, e := range entries {
 		name := e.Name()
-		if !e.IsDir() || name == LogsDir || strings.HasPrefix(name, ".") {
+		if !e.IsDir() || slices.Contains(ownDirs, name) || strings.HasPrefix(name, ".") {
 			continue
 		}
 		if a, err := arch.Parse(name); err == nil && a.Name == name {
@@ -77,8 +81,8 @@ func findTree(distDir, version string) (root, prefix string, ok bool, err error)
 func scan(root, prefix string) ([]Artifact, error) {
 	open := dist.Open
 	if prefix == "" {
-		// The dist directory is the tree itself: its logs/ sit beside the arches.
-		open = func(dir string) (*dist.Tree, error) { return dist.OpenSkipping(dir, LogsDir) }
+		// The dist directory is the tree itself: its logs/ and repro/ sit beside the arches.
+		open = func(dir string) (*dist.Tree, error) { return dist.OpenSkipping(dir, ownDirs...) }
 	}
 	t, err := open(root)
 	if err != nil {

@@ -86,9 +86,9 @@ func decide(tc *manifest.Toolchain, e Entry, asOf time.Time) (Decision, error) {
 	return d, nil
 }
 
-// Unmaintained returns the targets that list no maintainer, in matrix order,
-// for `release plan` to flag. Removed targets are left out: nobody needs to
-// maintain what is no longer built.
+// Unmaintained returns the targets that list no maintainer, in matrix order:
+// the support matrix's "Targets without a maintainer". Removed targets are left
+// out: nobody needs to maintain what is no longer built.
 func Unmaintained(tc *manifest.Toolchain) ([]Entry, error) {
 	entries, err := Entries(tc)
 	if err != nil {

@@ -74,14 +74,14 @@ func Markdown(tc *manifest.Toolchain) ([]byte, error) {
 	}
 
 	b.WriteString("\n## Targets without a maintainer\n\n")
-	n = 0
-	for _, e := range entries {
-		if !e.Maintained() && e.Status != Removed {
-			fmt.Fprintf(&b, "- %s (%s)\n", e.Name(), e.Status)
-			n++
-		}
+	unmaintained, err := Unmaintained(tc)
+	if err != nil {
+		return nil, err
 	}
-	if n == 0 {
+	for _, e := range unmaintained {
+		fmt.Fprintf(&b, "- %s (%s)\n", e.Name(), e.Status)
+	}
+	if len(unmaintained) == 0 {
 		b.WriteString("None.\n")
 	} else {
 		b.WriteString("\n`release plan` and every build of these targets flag them. To take one on, add your\n")

@@ -1,7 +1,8 @@
 // Package support turns the targets of toolchain.yaml into the project's
-// support promises: the generated docs/support-matrix.md, the gate builds ask
-// before building a target (deprecated warns, removed refuses), and the list
-// of targets nobody maintains that `release plan` flags.
+// support promises: the generated docs/support-matrix.md with the list of
+// targets nobody maintains, and the gate builds (and `release plan`) ask
+// before building a target (deprecated warns, removed refuses, unmaintained
+// warns).
 package support
 
 import (

@@ -215,8 +215,8 @@ func TestUnmaintained(t *testing.T) {
 	if len(got) != 1 || got[0].Name() != "s390x/default" {
 		t.Fatalf("unmaintained = %v, want only s390x/default (blank handle counts as none, removed ppc64le skipped)", got)
 	}
-	// The real manifest: ppc64le is deprecated and has nobody.
-	got, err = Unmaintained(load(t, "../../toolchain.yaml"))
+	// A real manifest (a pinned copy of the repository's): ppc64le is deprecated and has nobody.
+	got, err = Unmaintained(load(t, "testdata/toolchain.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,16 +43,6 @@ var typeTitles = []struct{ Type, Title string }{
 	{"other", "Other changes"},
 }
 
-// TypeTitle is the heading for a conventional-commit type.
-func TypeTitle(typ string) string {
-	for _, t := range typeTitles {
-		if t.Type == typ {
-			return t.Title
-		}
-	}
-	return "Other changes"
-}
-
 func typeRank(typ string) int {
 	for i, t := range typeTitles {
 		if t.Type == typ {

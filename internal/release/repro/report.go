@@ -1,11 +1,16 @@
 package repro
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"path"
 	"strings"
 
+	"github.com/guestforge/guestforge/internal/boundedio"
 	"github.com/guestforge/guestforge/internal/initrd"
 )
 
@@ -137,28 +142,41 @@ func (r *Report) Summary() string {
 	return "FAIL " + a.headline()
 }
 
-// headline is one line about a mismatching artifact: what differs first.
+// headline is one line about a mismatching artifact: its name, then what differs first.
 func (a *Artifact) headline() string {
+	if a.Missing != "" {
+		return a.name() + ": " + a.Difference()
+	}
+	return fmt.Sprintf("%s (%s): %s", a.name(), a.kindLabel(), a.Difference())
+}
+
+// Difference says what differs first in a mismatching artifact, without its name:
+// the first differing member, the first differing byte, or the tree that lacks it;
+// "" for an identical one. It is the detail the build report shows for an artifact
+// that is not reproducible.
+func (a *Artifact) Difference() string {
 	switch {
+	case a.Identical:
+		return ""
 	case a.Missing != "":
-		return fmt.Sprintf("%s: missing in %s", a.name(), a.Missing)
+		return "missing in " + a.Missing
 	case len(a.Members) > 0:
 		m := a.Members[0]
-		s := fmt.Sprintf("%s (%s): member %s %s", a.name(), a.kindLabel(), initrd.EscapeName(m.Member), m.Change)
+		s := fmt.Sprintf("member %s %s", initrd.EscapeName(m.Member), m.Change)
 		if len(m.Fields) > 0 {
 			s += ": " + m.Fields[0].short()
 		}
 		return s
 	case a.Offset == nil && a.Location != "":
-		return fmt.Sprintf("%s (%s): %s", a.name(), a.kindLabel(), terminalSafe(a.Location))
+		return terminalSafe(a.Location)
 	case a.Offset != nil:
-		s := fmt.Sprintf("%s (%s): first difference at byte %d (0x%x)", a.name(), a.kindLabel(), *a.Offset, *a.Offset)
+		s := fmt.Sprintf("first difference at byte %d (0x%x)", *a.Offset, *a.Offset)
 		if a.Location != "" {
 			s += ", " + terminalSafe(a.Location)
 		}
 		return s
 	}
-	return fmt.Sprintf("%s (%s): sha256 differs", a.name(), a.kindLabel())
+	return "sha256 differs"
 }
 
 // name is the artifact's path for a terminal: the trees may be hostile, and a
@@ -272,4 +290,50 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
+}
+
+// MaxReportBytes bounds a report read back with ReadJSON: at most MaxMembers members
+// per artifact keep a report of thousands of artifacts far below it.
+const MaxReportBytes = 64 * boundedio.MiB
+
+// ReadJSON reads a report WriteJSON wrote (OUT/report.json of `release repro`,
+// `release repro compare --json`), for the build report to join. It refuses what
+// such a report cannot hold: unknown fields, no artifacts, a path that is not a
+// clean relative one or appears twice, a verdict its artifacts contradict.
+func ReadJSON(file string) (*Report, error) {
+	data, err := boundedio.ReadFileLimit(file, MaxReportBytes, "a reproducibility report")
+	if err != nil {
+		return nil, fmt.Errorf("read reproducibility report: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var r Report
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("%s: %w (want the report.json that `release repro` or `release repro compare --json` writes)", file, err)
+	}
+	if err := r.check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return &r, nil
+}
+
+func (r *Report) check() error {
+	if len(r.Artifacts) == 0 {
+		return errors.New("no artifacts: a comparison always lists what it compared")
+	}
+	seen := map[string]bool{}
+	var errs []error
+	for i, a := range r.Artifacts {
+		switch {
+		case a.Path == "" || path.IsAbs(a.Path) || path.Clean(a.Path) != a.Path || !fs.ValidPath(a.Path):
+			errs = append(errs, fmt.Errorf("artifacts[%d]: path %q is not a clean relative path inside the compared trees", i, a.Path))
+		case seen[a.Path]:
+			errs = append(errs, fmt.Errorf("artifacts[%d]: path %q listed twice", i, a.Path))
+		}
+		seen[a.Path] = true
+	}
+	if differ := len(r.Mismatches()) > 0; r.Identical == differ {
+		errs = append(errs, fmt.Errorf("identical is %v, but %d of %d artifacts differ", r.Identical, len(r.Mismatches()), len(r.Artifacts)))
+	}
+	return boundedio.Errors(errs, 10)
 }
