@@ -41,6 +41,8 @@ func New(
 
 // Kernel builds the guest kernel for one architecture and config variant and returns a
 // directory holding <arch>/vmlinux-, vmlinuz-, config- and System.map-<release>-<config id>.
+// A variant that is a target of the arch passes the support gate of `release build`
+// first (build.GatedKernel): a removed target is refused, a deprecated one warns.
 func (m *Guestforge) Kernel(
 	ctx context.Context,
 	// x86_64, aarch64, s390x or ppc64le
@@ -49,8 +51,15 @@ func (m *Guestforge) Kernel(
 	// test (smallest bootable), default, or a kernel-configs/variants/ name
 	// +default="test"
 	variant string,
+	// the day deprecated targets are judged on, YYYY-MM-DD (default: today, UTC)
+	// +optional
+	asOf string,
 ) (*dagger.Directory, error) {
 	a, err := gfarch.Parse(arch)
+	if err != nil {
+		return nil, err
+	}
+	day, err := policy.ParseAsOf(asOf)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +77,7 @@ func (m *Guestforge) Kernel(
 	if err != nil {
 		return nil, err
 	}
-	k, err := p.Kernel(ctx, repo, build.KernelSpec{Arch: a, Variant: variant})
+	k, err := p.GatedKernel(ctx, repo, build.KernelSpec{Arch: a, Variant: variant}, day)
 	if err != nil {
 		return nil, err
 	}

@@ -1,13 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/guestforge/guestforge/internal/build"
-	"github.com/guestforge/guestforge/internal/manifest"
 )
 
 func init() { rootCmd.AddCommand(newKernelSourceCmd()) }
@@ -25,11 +24,10 @@ the kernelsrc tests read. --archive checks a local copy instead (offline hosts).
 Needs no Dagger engine.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			tc, err := manifest.Load(manifestPath)
-			if err != nil {
+			path, err := build.KernelSource(cmd.Context(), manifestPath, archive, cmd.ErrOrStderr())
+			if errors.Is(err, build.ErrBadInput) {
 				return badInput(err)
 			}
-			path, err := build.New(nil, os.Stderr).KernelArchive(cmd.Context(), tc, archive)
 			if err != nil {
 				return err
 			}

@@ -33,6 +33,17 @@ func (p *Pipeline) KernelArchive(ctx context.Context, tc *manifest.Toolchain, ov
 	return p.verifiedArchive(ctx, "kernel "+tc.Kernel.Version+" archive", tc.Kernel.URL, tc.Kernel.SHA256, override)
 }
 
+// KernelSource is `release kernel-source`: the local path of the kernel archive that
+// the manifest at manifestPath pins (KernelArchive), progress logged to logOut. A
+// manifest that does not load is ErrBadInput.
+func KernelSource(ctx context.Context, manifestPath, archive string, logOut io.Writer) (string, error) {
+	tc, err := manifest.Load(manifestPath)
+	if err != nil {
+		return "", badInput(err)
+	}
+	return New(nil, logOut).KernelArchive(ctx, tc, archive)
+}
+
 // verifiedArchive returns a local file whose sha256 is want: override when given (a
 // local copy for offline hosts), else a cached download of url. Nothing is built from
 // an archive until this check passed.

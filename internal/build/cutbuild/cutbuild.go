@@ -11,14 +11,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/guestforge/guestforge/internal/build"
-	"github.com/guestforge/guestforge/internal/build/session"
 	"github.com/guestforge/guestforge/internal/release/cut"
 	"github.com/guestforge/guestforge/internal/report"
 )
@@ -129,38 +127,16 @@ func (b Builder) Build(ctx context.Context, r *cut.Release, dir string) error {
 	return nil
 }
 
-// Local opens a session with the engine the environment names (session.Connect)
-// over the checkout being released, r.Repo; the engine's progress goes to
+// Local opens a session with the engine the environment names (build.Open) over
+// the checkout being released, r.Repo; the engine's progress goes to
 // dist/logs/engine.log, and to progress too when it is not nil.
 func Local(log *slog.Logger, progress io.Writer) func(ctx context.Context, r *cut.Release) (*Session, error) {
 	return func(ctx context.Context, r *cut.Release) (*Session, error) {
-		dir := filepath.Join(r.DistRoot, report.LogsDir)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, err
-		}
-		f, err := os.Create(filepath.Join(dir, build.EngineLogName))
+		s, err := build.Open(ctx, build.OpenSpec{Root: r.Repo, LogDir: filepath.Join(r.DistRoot, report.LogsDir),
+			Progress: progress, Log: log})
 		if err != nil {
 			return nil, err
 		}
-		var w io.Writer = f
-		if progress != nil {
-			w = io.MultiWriter(f, progress)
-		}
-		c, err := session.Connect(ctx, w)
-		if err != nil {
-			f.Close()
-			return nil, err
-		}
-		p := build.New(c, nil)
-		p.Log = log
-		repo, err := p.LocalRepo(r.Repo)
-		if err != nil {
-			c.Close()
-			f.Close()
-			return nil, err
-		}
-		return &Session{Pipeline: p, Repo: repo, Close: func() error {
-			return errors.Join(c.Close(), f.Close())
-		}}, nil
+		return &Session{Pipeline: s.Pipeline, Repo: s.Repo, Close: s.Close}, nil
 	}
 }
