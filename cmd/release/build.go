@@ -87,7 +87,3 @@ func buildExit(err error) error {
 	}
 	return err
 }
-
-// buildInputs are the inputs a build's output must stay clear of (build.Inputs).
-// Only repro.go still uses it; it goes when repro.go calls build.Inputs.
-func buildInputs(manifestPath, archive string) []string { return build.Inputs(manifestPath, archive) }

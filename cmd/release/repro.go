@@ -73,7 +73,7 @@ comparison could not run.`,
 			if spec.Compression, err = initrd.ParseCompression(compress); err != nil {
 				return badInput(err)
 			}
-			if err := safepath.CheckOutput(out, buildInputs(manifestPath, archive)...); err != nil {
+			if err := safepath.CheckOutput(out, build.Inputs(manifestPath, archive)...); err != nil {
 				return badInput(err)
 			}
 			dirA, dirB := filepath.Join(out, "a"), filepath.Join(out, "b")
@@ -81,17 +81,20 @@ comparison could not run.`,
 				return badInput(err)
 			}
 			ctx := cmd.Context()
-			c, done, err := engineSession(ctx, out, verbose, cmd.ErrOrStderr())
+			var progress io.Writer
+			if verbose {
+				progress = cmd.ErrOrStderr()
+			}
+			s, err := build.Open(ctx, build.OpenSpec{Root: filepath.Dir(manifestPath), LogDir: out, Progress: progress,
+				Log: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))})
+			if errors.Is(err, build.ErrBadInput) {
+				return badInput(err)
+			}
 			if err != nil {
 				return err
 			}
-			defer done()
-			p := build.New(c, nil)
-			p.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-			repo, err := p.LocalRepo(filepath.Dir(manifestPath))
-			if err != nil {
-				return badInput(err)
-			}
+			defer s.Close()
+			p, repo := s.Pipeline, s.Repo
 			rs := build.ReproSpec{Matrix: spec, OutA: dirA, OutB: dirB}
 			if !noPerturb {
 				pt := build.DefaultPerturbation()
