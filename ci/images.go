@@ -11,9 +11,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"strconv"
 
 	lib "dagger.io/dagger"
 
@@ -23,6 +21,7 @@ import (
 	"github.com/guestforge/guestforge/internal/initrd"
 	"github.com/guestforge/guestforge/internal/policy"
 	"github.com/guestforge/guestforge/internal/release/katastatic"
+	"github.com/guestforge/guestforge/internal/sourcedate"
 )
 
 // Rootfs builds an image's root filesystem for one architecture and returns
@@ -245,10 +244,12 @@ func (m *Guestforge) KataStatic(
 		}
 		o := katastatic.Options{Arch: arch, Image: image, Initrd: initrdImage, ConfidentialImage: confidentialImage,
 			TestAsDefault: kernelVariant == "test"}
-		if v := os.Getenv("SOURCE_DATE_EPOCH"); v != "" {
-			if o.Epoch, err = strconv.ParseInt(v, 10, 64); err != nil {
-				return nil, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds", v)
-			}
+		secs, set, err := sourcedate.FromEnv()
+		if err != nil {
+			return nil, err
+		}
+		if set {
+			o.Epoch = secs
 		}
 		if err := o.Fill(repo.Toolchain, repo.Configs); err != nil {
 			return nil, err

@@ -5,17 +5,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/guestforge/guestforge/internal/manifest"
+	"github.com/guestforge/guestforge/internal/release/cut/adapt"
 	"github.com/guestforge/guestforge/internal/release/dist"
 	"github.com/guestforge/guestforge/internal/release/provenance"
 	"github.com/guestforge/guestforge/internal/release/sbom"
 	"github.com/guestforge/guestforge/internal/release/sums"
+	"github.com/guestforge/guestforge/internal/sourcedate"
 )
 
 func init() { rootCmd.AddCommand(newAttestCmd()) }
@@ -52,7 +52,7 @@ $SOURCE_DATE_EPOCH, else toolchain.yaml's epoch.`,
 			if err != nil {
 				return badInput(err)
 			}
-			created, err := epoch(tc)
+			created, err := adapt.Epoch(tc, os.Getenv(sourcedate.Env))
 			if err != nil {
 				return badInput(err)
 			}
@@ -129,19 +129,4 @@ $SOURCE_DATE_EPOCH, else toolchain.yaml's epoch.`,
 	f.StringVar(&builderID, "builder-id", "", "build platform id (default: the release CLI; in Actions the workflow URL)")
 	f.StringVar(&invocation, "invocation-id", "", "id of this run (in Actions the run URL)")
 	return cmd
-}
-
-// epoch is SOURCE_DATE_EPOCH when set, else toolchain.yaml's epoch.
-func epoch(tc *manifest.Toolchain) (time.Time, error) {
-	if v := os.Getenv("SOURCE_DATE_EPOCH"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds", v)
-		}
-		return time.Unix(n, 0).UTC(), nil
-	}
-	if tc.Epoch <= 0 {
-		return time.Time{}, fmt.Errorf("%s: no epoch and SOURCE_DATE_EPOCH is unset", tc.Path)
-	}
-	return time.Unix(tc.Epoch, 0).UTC(), nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/guestforge/guestforge/internal/release/cut/adapt"
 	"github.com/guestforge/guestforge/internal/release/plan"
 	"github.com/guestforge/guestforge/internal/release/version"
+	"github.com/guestforge/guestforge/internal/sourcedate"
 )
 
 func init() { rootCmd.AddCommand(newCutCmd()) }
@@ -111,7 +112,7 @@ every stage would do, and changes nothing.`,
 			if identity == "" && os.Getenv("GITHUB_WORKFLOW_REF") != "" {
 				identity = "https://github.com/" + os.Getenv("GITHUB_WORKFLOW_REF")
 			}
-			created, err := adapt.Epoch(tc, os.Getenv("SOURCE_DATE_EPOCH"))
+			created, err := adapt.Epoch(tc, os.Getenv(sourcedate.Env))
 			if err != nil {
 				return badInput(err)
 			}

@@ -3,12 +3,12 @@ package main
 import (
 	"fmt"
 	"os"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/guestforge/guestforge/internal/arch"
 	"github.com/guestforge/guestforge/internal/release/katastatic"
+	"github.com/guestforge/guestforge/internal/sourcedate"
 )
 
 func init() { rootCmd.AddCommand(newExportCmd()) }
@@ -39,11 +39,12 @@ lists every name.`,
 				}
 				req.Arch = a.Name
 			}
-			if v := os.Getenv("SOURCE_DATE_EPOCH"); v != "" {
-				n, err := strconv.ParseInt(v, 10, 64)
-				if err != nil || n <= 0 {
-					return badInput(fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a positive number of seconds", v))
-				}
+			// katastatic's zero Epoch means "toolchain.yaml's": a set value must be positive.
+			n, set, err := sourcedate.FromEnv()
+			if err != nil || set && n <= 0 {
+				return badInput(fmt.Errorf("%s=%q is not a positive number of seconds", sourcedate.Env, os.Getenv(sourcedate.Env)))
+			}
+			if set {
 				req.Epoch = n
 			}
 			names, err := katastatic.Export(req)

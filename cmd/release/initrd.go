@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -12,6 +11,7 @@ import (
 	"github.com/guestforge/guestforge/internal/arch"
 	"github.com/guestforge/guestforge/internal/initrd"
 	"github.com/guestforge/guestforge/internal/manifest"
+	"github.com/guestforge/guestforge/internal/sourcedate"
 )
 
 func init() { rootCmd.AddCommand(newInitrdCmd()) }
@@ -124,14 +124,13 @@ unit), every ELF must be built for --arch, and no symlink may leave the root.`,
 	return cmd
 }
 
+// epochFromEnv is $SOURCE_DATE_EPOCH, else 0 (the packer has no manifest to fall
+// back on). Its error adds strconv's reason, as it always has: out of range or
+// not a number.
 func epochFromEnv() (int64, error) {
-	v := os.Getenv("SOURCE_DATE_EPOCH")
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
+	n, _, err := sourcedate.FromEnv()
 	if err != nil {
-		return 0, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds: %w", v, err)
+		return 0, fmt.Errorf("%w: %w", err, errors.Unwrap(err))
 	}
 	return n, nil
 }

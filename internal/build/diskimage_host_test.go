@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/guestforge/guestforge/internal/initrd"
+	"github.com/guestforge/guestforge/internal/sha256sum"
 	"github.com/guestforge/guestforge/internal/testenv"
 )
 
@@ -85,7 +86,7 @@ func requireImageTools(t *testing.T) {
 func TestExt4ReproducibleOnHost(t *testing.T) {
 	requireImageTools(t)
 	tarball, st := hostRootfs(t)
-	digest, err := fileSHA256(tarball)
+	digest, _, err := sha256sum.File(tarball)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,15 +95,15 @@ func TestExt4ReproducibleOnHost(t *testing.T) {
 	// second copy at least a second later.
 	time.Sleep(1100 * time.Millisecond)
 	b := hostExt4(t, tarball, st, digest, true)
-	sa, _ := fileSHA256(a)
-	sb, _ := fileSHA256(b)
+	sa, _, _ := sha256sum.File(a)
+	sb, _, _ := sha256sum.File(b)
 	if sa != sb {
 		t.Fatalf("two ext4 images of the same rootfs differ: %s vs %s", sa, sb)
 	}
 	// Without the debugfs pass the staging tree's change times leak into the image.
 	time.Sleep(1100 * time.Millisecond)
 	c := hostExt4(t, tarball, st, digest, false)
-	if sc, _ := fileSHA256(c); sc == sa {
+	if sc, _, _ := sha256sum.File(c); sc == sa {
 		t.Fatal("the image without the time fix equals the fixed one: the test cannot see a leak")
 	}
 	// Even unfixed, tar left every directory at the epoch: entries follow their
@@ -139,7 +140,7 @@ func TestExt4ReproducibleOnHost(t *testing.T) {
 func TestErofsAndVerityOnHost(t *testing.T) {
 	requireImageTools(t)
 	tarball, _ := hostRootfs(t)
-	digest, err := fileSHA256(tarball)
+	digest, _, err := sha256sum.File(tarball)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,8 +155,8 @@ func TestErofsAndVerityOnHost(t *testing.T) {
 	a := build()
 	time.Sleep(1100 * time.Millisecond)
 	b := build()
-	sa, _ := fileSHA256(a)
-	sb, _ := fileSHA256(b)
+	sa, _, _ := sha256sum.File(a)
+	sb, _, _ := sha256sum.File(b)
 	if sa != sb {
 		t.Fatalf("two erofs images of the same rootfs differ: %s vs %s", sa, sb)
 	}
@@ -177,8 +178,8 @@ func TestErofsAndVerityOnHost(t *testing.T) {
 	if va.RootHash != vb.RootHash {
 		t.Fatalf("root hashes differ: %s vs %s", va.RootHash, vb.RootHash)
 	}
-	ha, _ := fileSHA256(ta)
-	hb, _ := fileSHA256(tb)
+	ha, _, _ := sha256sum.File(ta)
+	hb, _, _ := sha256sum.File(tb)
 	if ha != hb {
 		t.Fatalf("hash trees differ")
 	}

@@ -28,6 +28,7 @@ import (
 
 	"github.com/guestforge/guestforge/internal/arch"
 	"github.com/guestforge/guestforge/internal/build/session"
+	"github.com/guestforge/guestforge/internal/sha256sum"
 	"github.com/guestforge/guestforge/internal/testenv"
 )
 
@@ -74,7 +75,7 @@ func exported(t *testing.T, p *Pipeline, ctx context.Context, spec KernelSpec) (
 
 func sha256File(t *testing.T, path string) string {
 	t.Helper()
-	sum, err := fileSHA256(path)
+	sum, _, err := sha256sum.File(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/guestforge/guestforge/internal/arch"
 	"github.com/guestforge/guestforge/internal/initrd"
 	"github.com/guestforge/guestforge/internal/manifest"
+	"github.com/guestforge/guestforge/internal/sha256sum"
 )
 
 // RootfsSpec is one image's root filesystem for one architecture.
@@ -99,7 +100,7 @@ func (p *Pipeline) Rootfs(ctx context.Context, repo *Repo, spec RootfsSpec) (*Ro
 	if err != nil {
 		return nil, err
 	}
-	if r.SHA256, err = fileSHA256(r.Tar); err != nil {
+	if r.SHA256, _, err = sha256sum.File(r.Tar); err != nil {
 		return nil, err
 	}
 	p.Log.Info("rootfs: finished", "image", d.Name, "arch", spec.Arch.Name, "entries", r.Stats.Entries,

@@ -3,12 +3,8 @@ package build
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path"
 	"path/filepath"
@@ -18,7 +14,10 @@ import (
 
 	"github.com/guestforge/guestforge/internal/arch"
 	"github.com/guestforge/guestforge/internal/boot"
+	"github.com/guestforge/guestforge/internal/boundedio"
+	"github.com/guestforge/guestforge/internal/fetch"
 	"github.com/guestforge/guestforge/internal/manifest"
+	"github.com/guestforge/guestforge/internal/sha256sum"
 )
 
 // ImagesDir holds one <name>.yaml per guest image and their files/ overlays.
@@ -176,51 +175,43 @@ func (p *Pipeline) buildProbe(ctx context.Context, repo *Repo, a arch.Arch) (str
 func (p *Pipeline) downloadAgent(ctx context.Context, d *imageDef, url, want string) (string, error) {
 	want = strings.ToLower(want)
 	dst := p.dir("agents", want)
-	if got, err := fileSHA256(dst); err == nil && got == want {
+	if got, _, err := sha256sum.File(dst); err == nil && got == want {
 		return dst, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return "", err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return "", fmt.Errorf("image %s: agent.url %q: %w", d.Name, url, err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("image %s: download the agent from %s: %w", d.Name, url, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("image %s: download the agent from %s: %s (%s)", d.Name, url, resp.Status, d.at("url"))
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".agent-*")
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(tmp, h), resp.Body); err != nil {
-		return "", fmt.Errorf("image %s: download the agent from %s: %w", d.Name, url, err)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != want {
-		return "", fmt.Errorf("image %s: the agent at %s has sha256 %s, but %s pins %s: refusing to install it (fix the pin if the new agent is intended)", d.Name, url, got, d.at("sha256"), want)
-	}
-	if err := tmp.Close(); err != nil {
-		return "", err
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return "", err
+	if err := fetch.Verified(ctx, fetch.Request{URL: url, SHA256: want, Max: maxAgent}, dst, cachePerm); err != nil {
+		return "", agentDownloadError(d, url, err)
 	}
 	return dst, nil
+}
+
+// maxAgent bounds an agent download: kata-agent is tens of MiB.
+const maxAgent = 1 * boundedio.GiB
+
+// agentDownloadError names the image and what to fix for a failed agent download.
+func agentDownloadError(d *imageDef, url string, err error) error {
+	var fe *fetch.Error
+	if !errors.As(err, &fe) {
+		return err
+	}
+	switch fe.Kind {
+	case fetch.BadURL:
+		return fmt.Errorf("image %s: agent.url %q: %w", d.Name, url, fe.Err)
+	case fetch.Status:
+		return fmt.Errorf("image %s: download the agent from %s: %s (%s)", d.Name, url, fe.Status, d.at("url"))
+	case fetch.Mismatch:
+		return fmt.Errorf("image %s: the agent at %s has sha256 %s, but %s pins %s: refusing to install it (fix the pin if the new agent is intended)", d.Name, url, fe.Got, d.at("sha256"), fe.Want)
+	}
+	return fmt.Errorf("image %s: download the agent from %s: %w", d.Name, url, fe.Err)
 }
 
 // contentAddress renames tmp to work/<prefix>-<sha256 prefix><ext> next to it and
 // returns the new path. Client files handed to the engine are named by content, so a
 // path never means two contents and a rebuild of the same bytes reuses the upload.
 func contentAddress(tmp, prefix string) (string, error) {
-	sum, err := fileSHA256(tmp)
+	sum, _, err := sha256sum.File(tmp)
 	if err != nil {
 		return "", err
 	}

@@ -2,17 +2,17 @@ package build
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
 
+	"github.com/guestforge/guestforge/internal/boundedio"
+	"github.com/guestforge/guestforge/internal/fetch"
 	"github.com/guestforge/guestforge/internal/manifest"
+	"github.com/guestforge/guestforge/internal/sha256sum"
 )
 
 // SHA256Mismatch is the error for an archive whose content is not the pinned one.
@@ -50,7 +50,7 @@ func KernelSource(ctx context.Context, manifestPath, archive string, logOut io.W
 func (p *Pipeline) verifiedArchive(ctx context.Context, what, url, want, override string) (string, error) {
 	want = strings.ToLower(want)
 	if override != "" {
-		got, err := fileSHA256(override)
+		got, _, err := sha256sum.File(override)
 		if err != nil {
 			return "", fmt.Errorf("read %s archive %s: %w", what, override, err)
 		}
@@ -68,49 +68,35 @@ func (p *Pipeline) verifiedArchive(ctx context.Context, what, url, want, overrid
 		return "", fmt.Errorf("create the source cache: %w", err)
 	}
 	p.Log.Info("downloading", "what", what, "url", url)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return "", fmt.Errorf("%s url %q: %w", what, url, err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("download %s from %s: %w (offline? pass a local copy of the archive)", what, url, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("download %s from %s: %s", what, url, resp.Status)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".download-*")
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(tmp, h), resp.Body); err != nil {
-		return "", fmt.Errorf("download %s from %s: %w", what, url, err)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != want {
-		return "", &SHA256Mismatch{What: what, Source: url, Want: want, Got: got}
-	}
-	if err := tmp.Close(); err != nil {
-		return "", err
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return "", err
+	if err := fetch.Verified(ctx, fetch.Request{URL: url, SHA256: want, Max: maxArchive}, dst, cachePerm); err != nil {
+		return "", archiveDownloadError(what, url, err)
 	}
 	return dst, nil
 }
 
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
+// maxArchive bounds a source archive download. A compressed kernel source is some
+// 150 MiB and an uncompressed one under 2 GiB: anything longer is not the pin.
+const maxArchive = 4 * boundedio.GiB
+
+// cachePerm is the mode of downloads in the client cache: the user's own, as they
+// have always been.
+const cachePerm = 0o600
+
+// archiveDownloadError says what to do about a failed archive download.
+func archiveDownloadError(what, url string, err error) error {
+	var fe *fetch.Error
+	if !errors.As(err, &fe) {
+		return err
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
+	switch fe.Kind {
+	case fetch.BadURL:
+		return fmt.Errorf("%s url %q: %w", what, url, fe.Err)
+	case fetch.Unreachable:
+		return fmt.Errorf("download %s from %s: %w (offline? pass a local copy of the archive)", what, url, fe.Err)
+	case fetch.Status:
+		return fmt.Errorf("download %s from %s: %s", what, url, fe.Status)
+	case fetch.Mismatch:
+		return &SHA256Mismatch{What: what, Source: url, Want: fe.Want, Got: fe.Got}
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return fmt.Errorf("download %s from %s: %w", what, url, fe.Err)
 }

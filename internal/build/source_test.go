@@ -74,7 +74,7 @@ func TestVerifiedArchiveDownloadsOnceAndRefusesOtherBytes(t *testing.T) {
 	}
 	entries, _ := os.ReadDir(filepath.Join(p.CacheDir, "src"))
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), wrong) || strings.HasPrefix(e.Name(), ".download") {
+		if strings.HasPrefix(e.Name(), wrong) || strings.HasPrefix(e.Name(), ".") {
 			t.Fatalf("a refused download stayed in the cache: %s", e.Name())
 		}
 	}

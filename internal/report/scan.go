@@ -2,10 +2,7 @@ package report
 
 import (
 	"cmp"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -14,6 +11,7 @@ import (
 
 	"github.com/guestforge/guestforge/internal/arch"
 	"github.com/guestforge/guestforge/internal/release/dist"
+	"github.com/guestforge/guestforge/internal/sha256sum"
 )
 
 // The kinds of artifact, in the order the report lists them within an arch.
@@ -215,10 +213,9 @@ func digest(file string) (int64, string, error) {
 		return 0, "", fmt.Errorf("hash artifact: %w", err)
 	}
 	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
+	sum, n, err := sha256sum.Reader(f)
 	if err != nil {
 		return 0, "", fmt.Errorf("hash artifact %s: %w", file, err)
 	}
-	return n, hex.EncodeToString(h.Sum(nil)), nil
+	return n, sum, nil
 }

@@ -10,12 +10,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/guestforge/guestforge/internal/arch"
 	"github.com/guestforge/guestforge/internal/build/ociarchive"
+	"github.com/guestforge/guestforge/internal/sourcedate"
 )
 
 func main() {
@@ -61,8 +61,9 @@ func run() error {
 }
 
 // envEpoch reads SOURCE_DATE_EPOCH so the tool follows the reproducible-builds convention.
+// It only sets --epoch's default, so an unusable value falls back to 0 instead of failing.
 func envEpoch() int64 {
-	n, err := strconv.ParseInt(os.Getenv("SOURCE_DATE_EPOCH"), 10, 64)
+	n, _, err := sourcedate.FromEnv()
 	if err != nil {
 		return 0
 	}

@@ -12,8 +12,6 @@ package seed
 import (
 	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +22,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/guestforge/guestforge/internal/boundedio"
+	"github.com/guestforge/guestforge/internal/fetch"
 )
 
 // Options say which seed to build and where downloads are cached.
@@ -143,38 +144,37 @@ func (f fetcher) verified(ctx context.Context, url, sum string, size int64) (str
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("create download cache: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	// The signed index states the size; a body longer than that is not the file.
+	limit := size
+	if limit <= 0 {
+		limit = maxUnsized
+	}
+	// 0600: the cache is the user's own, as it has always been.
+	err := fetch.Verified(ctx, fetch.Request{URL: url, SHA256: sum, Max: limit, Client: f.o.Client}, dst, 0o600)
 	if err != nil {
-		return "", err
-	}
-	resp, err := f.o.Client.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("fetch %s: %w (is the Debian mirror reachable?)", url, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("fetch %s: %s", url, resp.Status)
-	}
-	tmp, err := os.CreateTemp(dir, ".part-*")
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(tmp, h), resp.Body); err != nil {
-		return "", fmt.Errorf("fetch %s: %w", url, err)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != sum {
-		return "", fmt.Errorf("fetch %s: sha256 %s, the signed index says %s: the mirror served different bytes", url, got, sum)
-	}
-	if err := tmp.Close(); err != nil {
-		return "", err
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return "", err
+		return "", mirrorError(url, err)
 	}
 	return dst, nil
+}
+
+// maxUnsized bounds a download the signed index gives no size for.
+const maxUnsized = 1 * boundedio.GiB
+
+// mirrorError words a failed download from the Debian mirror.
+func mirrorError(url string, err error) error {
+	var fe *fetch.Error
+	if !errors.As(err, &fe) {
+		return err
+	}
+	switch fe.Kind {
+	case fetch.BadURL:
+		return fe.Err
+	case fetch.Unreachable:
+		return fmt.Errorf("fetch %s: %w (is the Debian mirror reachable?)", url, fe.Err)
+	case fetch.Mismatch:
+		return fmt.Errorf("fetch %s: sha256 %s, the signed index says %s: the mirror served different bytes", url, fe.Got, fe.Want)
+	}
+	return err // "fetch <url>: <status or cause>", as this package has always said
 }
 
 // all downloads every package, a few at a time; paths follow pkgs' order.

@@ -16,8 +16,6 @@ package cut
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +30,7 @@ import (
 
 	"github.com/guestforge/guestforge/internal/manifest"
 	"github.com/guestforge/guestforge/internal/release/plan"
+	"github.com/guestforge/guestforge/internal/sha256sum"
 )
 
 // Stage is one step of the release.
@@ -132,7 +131,7 @@ func Run(ctx context.Context, r *Release, stages []Stage, opts Options) (Result,
 	if r.Out == nil {
 		r.Out = io.Discard
 	}
-	manifestSum, err := fileSHA256(r.Manifest.Path)
+	manifestSum, _, err := sha256sum.File(r.Manifest.Path)
 	if err != nil {
 		return Result{}, fmt.Errorf("hash the manifest: %w", err)
 	}
@@ -384,19 +383,6 @@ func lock(book string) (func(), error) {
 		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		f.Close()
 	}, nil
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func short(commit string) string {

@@ -1,15 +1,14 @@
 package cut
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/guestforge/guestforge/internal/sha256sum"
 )
 
 // hasher digests files under the dist root, remembering digests by
@@ -47,11 +46,11 @@ func (h *hasher) digest(rel string) (string, error) {
 		return "", err
 	}
 	defer f.Close()
-	sum := sha256.New()
-	if _, err := io.Copy(sum, f); err != nil {
+	sum, _, err := sha256sum.Reader(f)
+	if err != nil {
 		return "", fmt.Errorf("hash %s: %w", p, err)
 	}
-	key.digest = "sha256:" + hex.EncodeToString(sum.Sum(nil))
+	key.digest = "sha256:" + sum
 	h.cache[rel] = key
 	return key.digest, nil
 }

@@ -2,7 +2,6 @@ package repro
 
 import (
 	"archive/tar"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/guestforge/guestforge/internal/initrd"
+	"github.com/guestforge/guestforge/internal/sha256sum"
 )
 
 // cpioMembers reads a (compressed) newc archive with internal/initrd's reader, the
@@ -52,7 +52,7 @@ func cpioMembers(path string) ([]member, error) {
 		if h.Linkname != "" {
 			m.Fields[fLink] = h.Linkname
 		} else if h.Size > 0 {
-			sum, err := digest(r)
+			sum, _, err := sha256sum.Reader(r)
 			if err != nil {
 				return out, fmt.Errorf("%s: %s: %w", path, h.Name, err)
 			}
@@ -120,7 +120,7 @@ func tarMembers(path string) ([]member, error) {
 			m.Fields[name] = printable(h.PAXRecords[k])
 		}
 		if h.Typeflag == tar.TypeReg && h.Size > 0 {
-			sum, err := digest(tr)
+			sum, _, err := sha256sum.Reader(tr)
 			if err != nil {
 				return out, fmt.Errorf("%s: %s: %w", path, h.Name, err)
 			}
@@ -128,14 +128,6 @@ func tarMembers(path string) ([]member, error) {
 		}
 		out = append(out, m)
 	}
-}
-
-func digest(r io.Reader) (string, error) {
-	h := sha256.New()
-	if _, err := io.Copy(h, r); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // typeName names the file type in S_IFMT bits, as cpio, tar and ext4 all store them.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/guestforge/guestforge/internal/initrd"
+	"github.com/guestforge/guestforge/internal/sha256sum"
 )
 
 const testEpoch = 1700000000
@@ -138,7 +139,7 @@ func wantMember(t *testing.T, r *Report, rel, member string, want map[string]str
 	}
 }
 
-func sha(s string) string { d, _ := digest(strings.NewReader(s)); return d }
+func sha(s string) string { d, _, _ := sha256sum.Reader(strings.NewReader(s)); return d }
 
 func TestCompareInitrd(t *testing.T) {
 	const rel = "x86_64/initrd-default.img"

@@ -9,11 +9,8 @@ package repro
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -25,6 +22,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/guestforge/guestforge/internal/sha256sum"
 )
 
 // Options tune Compare; the zero value is ready to use.
@@ -479,10 +478,9 @@ func hashFile(p string) (string, int64, error) {
 		return "", 0, err
 	}
 	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
+	sum, n, err := sha256sum.Reader(f)
 	if err != nil {
 		return "", 0, fmt.Errorf("hash %s: %w", p, err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
+	return sum, n, nil
 }

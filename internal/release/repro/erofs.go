@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/guestforge/guestforge/internal/sha256sum"
 )
 
 // erofsMembers extracts an erofs image with `fsck.erofs --extract --preserve` (which
@@ -61,12 +63,7 @@ func erofsMembers(ctx context.Context, fsck, img, tmp string) ([]member, map[str
 		case unix.S_IFREG:
 			m.Fields[fSize] = strconv.FormatInt(st.Size, 10)
 			if st.Size > 0 {
-				f, err := os.Open(p)
-				if err != nil {
-					return err
-				}
-				sum, err := digest(f)
-				f.Close()
+				sum, _, err := sha256sum.File(p)
 				if err != nil {
 					return err
 				}

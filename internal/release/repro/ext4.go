@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/guestforge/guestforge/internal/boundedio"
+	"github.com/guestforge/guestforge/internal/sha256sum"
 )
 
 // ext4 images are read with debugfs (e2fsprogs) on the host, without mounting: no
@@ -139,7 +140,7 @@ func ext4Members(ctx context.Context, debugfs, img, tmp string) ([]member, map[s
 			if err != nil {
 				return nil, nil, fmt.Errorf("debugfs dumped no content for %s (inode %d) of %s: %w", e.path, e.ino, img, err)
 			}
-			sum, err := digest(f)
+			sum, _, err := sha256sum.Reader(f)
 			f.Close()
 			if err != nil {
 				return nil, nil, err

@@ -6,18 +6,17 @@ package sums
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/guestforge/guestforge/internal/boundedio"
 	"github.com/guestforge/guestforge/internal/release/dist"
+	"github.com/guestforge/guestforge/internal/sha256sum"
 )
 
 // Entry is one line: a file (slash path relative to the directory the
@@ -27,18 +26,13 @@ type Entry struct {
 	SHA256 string
 }
 
-// File hashes one file.
+// File hashes one file (sha256sum.File), naming it in the error.
 func File(path string) (string, error) {
-	f, err := os.Open(path)
+	sum, _, err := sha256sum.File(path)
 	if err != nil {
 		return "", fmt.Errorf("hash %s: %w", path, err)
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("hash %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return sum, nil
 }
 
 // Compute hashes every rel path under root and returns the entries sorted.

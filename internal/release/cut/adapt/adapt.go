@@ -29,6 +29,7 @@ import (
 	"github.com/guestforge/guestforge/internal/release/sign"
 	"github.com/guestforge/guestforge/internal/release/sums"
 	"github.com/guestforge/guestforge/internal/release/verify"
+	"github.com/guestforge/guestforge/internal/sourcedate"
 )
 
 // ImportBuilder is the build stage for artifacts built elsewhere by the same
@@ -99,9 +100,9 @@ func copyFile(from, to string) error {
 // caller sets it, else toolchain.yaml's epoch (docs/architecture.md, Reproducibility).
 func Epoch(tc *manifest.Toolchain, sourceDateEpoch string) (time.Time, error) {
 	if sourceDateEpoch != "" {
-		var n int64
-		if _, err := fmt.Sscan(sourceDateEpoch, &n); err != nil {
-			return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds", sourceDateEpoch)
+		n, err := sourcedate.Parse(sourceDateEpoch)
+		if err != nil {
+			return time.Time{}, err
 		}
 		return time.Unix(n, 0).UTC(), nil
 	}

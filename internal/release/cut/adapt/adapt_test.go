@@ -49,17 +49,33 @@ func TestImportBuilderCopiesPlannedArches(t *testing.T) {
 
 func TestEpoch(t *testing.T) {
 	tc := &manifest.Toolchain{Path: "toolchain.yaml", Epoch: 1767225600}
-	if e, err := Epoch(tc, ""); err != nil || !e.Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) {
-		t.Errorf("manifest epoch: %v %v", e, err)
+	tests := []struct {
+		name, env string
+		tc        *manifest.Toolchain
+		want      time.Time
+		err       string // the whole message
+	}{
+		{name: "manifest epoch", env: "", tc: tc, want: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{name: "SOURCE_DATE_EPOCH wins", env: "86400", tc: tc, want: time.Unix(86400, 0)},
+		{name: "before 1970", env: "-86400", tc: tc, want: time.Unix(-86400, 0)},
+		{name: "not a number", env: "yesterday", tc: tc, err: `SOURCE_DATE_EPOCH="yesterday" is not a number of seconds`},
+		// fmt.Sscan read "12abc" as 12; sourcedate.Parse, like every other front door, refuses it.
+		{name: "trailing garbage", env: "12abc", tc: tc, err: `SOURCE_DATE_EPOCH="12abc" is not a number of seconds`},
+		{name: "no epoch anywhere", env: "", tc: &manifest.Toolchain{Path: "x.yaml"}, err: "x.yaml: no epoch and SOURCE_DATE_EPOCH is unset"},
 	}
-	if e, err := Epoch(tc, "86400"); err != nil || !e.Equal(time.Unix(86400, 0)) {
-		t.Errorf("SOURCE_DATE_EPOCH: %v %v", e, err)
-	}
-	if _, err := Epoch(tc, "yesterday"); err == nil {
-		t.Error("a non-numeric SOURCE_DATE_EPOCH was accepted")
-	}
-	if _, err := Epoch(&manifest.Toolchain{Path: "x.yaml"}, ""); err == nil || !strings.Contains(err.Error(), "x.yaml") {
-		t.Errorf("no epoch: %v", err)
+	for _, c := range tests {
+		t.Run(c.name, func(t *testing.T) {
+			e, err := Epoch(c.tc, c.env)
+			if c.err != "" {
+				if err == nil || err.Error() != c.err {
+					t.Fatalf("error %v, want %s", err, c.err)
+				}
+				return
+			}
+			if err != nil || !e.Equal(c.want) || e.Location() != time.UTC {
+				t.Errorf("Epoch = %v, %v; want %v UTC", e, err, c.want)
+			}
+		})
 	}
 }
 
