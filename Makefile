@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export GOFLAGS := -mod=mod
 export GONOSUMDB := github.com/dagger/dagger,dagger.io/dagger
 
-.PHONY: all dist test test-release unit lint engine engine-stop tools bench bench-quick repro clean fuzz
+.PHONY: all dist test test-release unit lint funclen engine engine-stop tools bench bench-quick repro clean fuzz
 
 all: dist
 
@@ -28,6 +28,10 @@ lint: tools
 	gofmt -l . | (! grep .)
 	go vet ./...
 	/var/cache/guestforge/bin/staticcheck ./...
+
+# Front-door functions over 40 lines (docs/architecture.md: front doors parse, call, print).
+funclen:
+	go run ./hack/funclen -max 40 ./cmd/... ./ci
 
 engine:
 	hack/airgap/engine.sh ensure
