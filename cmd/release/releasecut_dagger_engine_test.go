@@ -76,10 +76,16 @@ func TestReleaseCutBuildsThroughDagger(t *testing.T) {
 		names = append(names, e.Name())
 	}
 	all := strings.Join(names, " ")
-	for _, want := range []string{"vmlinuz-6.12.117-", "vmlinux-6.12.117-", "config-6.12.117-", "initrd-default.img", "rootfs-default.img", "rootfs-default.img.verity", "root_hash.txt"} {
+	// Releases are in Kata's layout: the hash tree is p2 of rootfs-default.img and
+	// verity-default.params is what configuration.toml's kernel_verity_params takes.
+	for _, want := range []string{"vmlinuz-6.12.117-", "vmlinux-6.12.117-", "config-6.12.117-", "initrd-default.img",
+		"rootfs-default.img", "verity-default.params", "verity-default.cmdline", "root_hash.txt"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("dist/v1.2.0/x86_64 lacks %s: %s", want, all)
 		}
+	}
+	if strings.Contains(all, "rootfs-default.img.verity") {
+		t.Errorf("dist/v1.2.0/x86_64 holds a separate hash tree, which only the raw layout writes: %s", all)
 	}
 	top, err := os.ReadDir(dist)
 	if err != nil {
