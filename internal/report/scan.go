@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/guestforge/guestforge/internal/arch"
+	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/release/dist"
 	"github.com/guestforge/guestforge/internal/sha256sum"
 )
@@ -112,19 +113,20 @@ func scan(root, prefix string) ([]Artifact, error) {
 	for _, ad := range t.Arches {
 		known := map[string][2]string{} // rel -> kind, image
 		for _, k := range ad.Kernels {
-			for kind, rel := range map[string]string{"vmlinuz": k.Vmlinuz, "vmlinux": k.Vmlinux, "config": k.Config, "system-map": k.SystemMap} {
+			for kind, rel := range map[artifact.Kind]string{artifact.KernelImage: k.Vmlinuz, artifact.Kernel: k.Vmlinux,
+				artifact.KernelConfig: k.Config, artifact.SystemMap: k.SystemMap} {
 				if rel != "" {
-					known[rel] = [2]string{kind, ""}
+					known[rel] = [2]string{kindOfArtifact[kind], ""}
 				}
 			}
 		}
 		for _, im := range ad.Images {
-			for kind, rel := range map[string]string{"initrd": im.Initrd, "rootfs": im.Rootfs, "verity": im.Verity} {
+			for kind, rel := range map[artifact.Kind]string{artifact.Initrd: im.Initrd, artifact.RootfsImage: im.Rootfs, artifact.VerityTree: im.Verity} {
 				if rel != "" {
-					known[rel] = [2]string{kind, im.Name}
+					known[rel] = [2]string{kindOfArtifact[kind], im.Name}
 				}
 			}
-			known[dist.ImageSBOM(ad.Arch, im.Name)] = [2]string{"sbom", im.Name}
+			known[dist.ImageSBOM(ad.Arch, im.Name)] = [2]string{kindOfArtifact[artifact.ImageSBOM], im.Name}
 		}
 		for _, rel := range ad.Files {
 			kind, image := known[rel][0], known[rel][1]
@@ -141,19 +143,26 @@ func scan(root, prefix string) ([]Artifact, error) {
 	return out, nil
 }
 
+// kindOfArtifact is the report's word for each artifact kind. Verity params
+// and command lines have none: they are "other", or their step's kind.
+var kindOfArtifact = map[artifact.Kind]string{
+	artifact.KernelImage:  "vmlinuz",
+	artifact.Kernel:       "vmlinux",
+	artifact.KernelConfig: "config",
+	artifact.SystemMap:    "system-map",
+	artifact.Initrd:       "initrd",
+	artifact.RootfsImage:  "rootfs",
+	artifact.VerityTree:   "verity",
+	artifact.RootHash:     "root-hash",
+	artifact.ImageSBOM:    "sbom",
+}
+
 // guessKind names the kind of a file a step should have made but that is not
 // on disk, so the layout cannot be asked; the step's kind is the fallback.
 func guessKind(name, stepKind string) string {
-	for prefix, kind := range map[string]string{"vmlinuz-": "vmlinuz", "vmlinux-": "vmlinux", "config-": "config",
-		"System.map-": "system-map", "initrd-": "initrd", "rootfs-": "rootfs"} {
-		if strings.HasPrefix(name, prefix) {
-			if kind == "rootfs" && strings.HasSuffix(name, ".verity") {
-				return "verity"
-			}
-			if k := topKind(name); k == "signature" || k == "sbom" {
-				return k
-			}
-			return kind
+	if kind, _, ok := artifact.KindOf(name); ok {
+		if k, ok := kindOfArtifact[kind]; ok {
+			return k
 		}
 	}
 	if k := topKind(name); k != "other" {
@@ -173,7 +182,7 @@ func topKind(name string) string {
 		return "signature"
 	case dist.IsSBOM(name):
 		return "sbom"
-	case strings.Contains(name, "root_hash"):
+	case name == artifact.RootHashName:
 		return "root-hash"
 	}
 	return "other"

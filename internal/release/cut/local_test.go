@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/release/dist"
 	"github.com/guestforge/guestforge/internal/release/sums"
 )
@@ -54,7 +55,7 @@ func (b *fileBuilder) Build(_ context.Context, r *Release, dir string) error {
 				return err
 			}
 			body := r.Commit + " " + bl.Arch + " " + name + "\n"
-			if strings.HasSuffix(name, ".params") {
+			if kind, _, _ := artifact.KindOf(name); kind == artifact.VerityParams {
 				// The notes read a measured image's params as Kata would: they must parse.
 				sum := fmt.Sprintf("%x", sha256.Sum256([]byte(body)))
 				body = "root_hash=" + sum + ",salt=" + sum[:16] + ",data_blocks=1024,data_block_size=4096,hash_block_size=4096\n"

@@ -3,7 +3,8 @@
 // holding the build's artifacts, and next to them the files the release stage
 // adds (SHA256SUMS, Sigstore bundles, SBOMs, provenance). Every later stage
 // (sums, sbom, provenance, sign, publish, verify) asks this package which file
-// is what, so the layout is decided in one place.
+// is what, so the layout is decided in one place. The artifacts' names and
+// kinds are internal/artifact's; the release stage's own files are named here.
 package dist
 
 import (
@@ -18,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/guestforge/guestforge/internal/arch"
+	"github.com/guestforge/guestforge/internal/artifact"
 )
 
 // Names of the files the release stage writes at the top of dist/<version>/.
@@ -27,7 +29,6 @@ const (
 	SBOMIndexFile  = "sbom.spdx.json"
 	// BundleSuffix is appended to a file's name for its Sigstore bundle.
 	BundleSuffix = ".sigstore.json"
-	sbomSuffix   = ".spdx.json"
 )
 
 // Tree is one dist/<version>/ directory as Open found it: a snapshot, so
@@ -157,39 +158,8 @@ func readArchDir(root string, a arch.Arch) (ArchDir, error) {
 		if releaseOutput(rel) {
 			continue // a bundle or SBOM is about a file, it is not one
 		}
-		if kind, kver, cfg, ok := parseKernelName(name); ok {
-			key := kver + "-" + cfg
-			k := kernels[key]
-			if k == nil {
-				k = &Kernel{Version: kver, ConfigID: cfg}
-				kernels[key] = k
-			}
-			switch kind {
-			case "vmlinuz":
-				k.Vmlinuz = rel
-			case "vmlinux":
-				k.Vmlinux = rel
-			case "config":
-				k.Config = rel
-			case "System.map":
-				k.SystemMap = rel
-			}
-			continue
-		}
-		if kind, img, ok := parseImageName(name); ok {
-			im := images[img]
-			if im == nil {
-				im = &Image{Name: img}
-				images[img] = im
-			}
-			switch kind {
-			case "initrd":
-				im.Initrd = rel
-			case "rootfs":
-				im.Rootfs = rel
-			case "verity":
-				im.Verity = rel
-			}
+		if kind, parts, ok := artifact.KindOf(name); ok {
+			place(kernels, images, rel, kind, parts)
 		}
 	}
 	sort.Strings(ad.Files)
@@ -206,43 +176,48 @@ func readArchDir(root string, a arch.Arch) (ArchDir, error) {
 	return ad, nil
 }
 
-// parseKernelName splits "vmlinuz-6.12.117-3f2a9c1d" into its kind, kernel
-// version and config id. The config id is the part after the last dash, so
-// kernel versions with dashes (6.13-rc1) still parse.
-func parseKernelName(name string) (kind, kver, cfg string, ok bool) {
-	for _, prefix := range []string{"vmlinuz", "vmlinux", "config", "System.map"} {
-		rest, found := strings.CutPrefix(name, prefix+"-")
-		if !found {
-			continue
+// place files the artifact rel, of kind and parts, under its kernel build
+// or its image. An image is known by its initrd, disk image or raw hash tree;
+// its verity params and command line only go with one of those, and the arch's
+// root hash list with none.
+func place(kernels map[string]*Kernel, images map[string]*Image, rel string, kind artifact.Kind, parts artifact.Parts) {
+	if kind.IsKernel() {
+		key := parts.Release + "-" + parts.ConfigID
+		k := kernels[key]
+		if k == nil {
+			k = &Kernel{Version: parts.Release, ConfigID: parts.ConfigID}
+			kernels[key] = k
 		}
-		i := strings.LastIndexByte(rest, '-')
-		if i <= 0 || i == len(rest)-1 || strings.IndexFunc(rest[i+1:], notAlnum) >= 0 {
-			return "", "", "", false
+		switch kind {
+		case artifact.KernelImage:
+			k.Vmlinuz = rel
+		case artifact.Kernel:
+			k.Vmlinux = rel
+		case artifact.KernelConfig:
+			k.Config = rel
+		case artifact.SystemMap:
+			k.SystemMap = rel
 		}
-		return prefix, rest[:i], rest[i+1:], true
+		return
 	}
-	return "", "", "", false
-}
-
-func notAlnum(r rune) bool {
-	return (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9')
-}
-
-func parseImageName(name string) (kind, image string, ok bool) {
-	if rest, found := strings.CutPrefix(name, "initrd-"); found {
-		if img, found := strings.CutSuffix(rest, ".img"); found && img != "" {
-			return "initrd", img, true
-		}
+	switch kind {
+	case artifact.Initrd, artifact.RootfsImage, artifact.VerityTree:
+	default:
+		return
 	}
-	if rest, found := strings.CutPrefix(name, "rootfs-"); found {
-		if img, found := strings.CutSuffix(rest, ".img.verity"); found && img != "" {
-			return "verity", img, true
-		}
-		if img, found := strings.CutSuffix(rest, ".img"); found && img != "" {
-			return "rootfs", img, true
-		}
+	im := images[parts.Image]
+	if im == nil {
+		im = &Image{Name: parts.Image}
+		images[parts.Image] = im
 	}
-	return "", "", false
+	switch kind {
+	case artifact.Initrd:
+		im.Initrd = rel
+	case artifact.RootfsImage:
+		im.Rootfs = rel
+	case artifact.VerityTree:
+		im.Verity = rel
+	}
 }
 
 // Path turns a tree-relative slash path into an absolute file path.
@@ -277,11 +252,11 @@ func (t *Tree) Covers(rel string) bool {
 func IsBundle(rel string) bool { return strings.HasSuffix(rel, BundleSuffix) }
 
 // IsSBOM reports whether rel is an SPDX document written by the release stage.
-func IsSBOM(rel string) bool { return strings.HasSuffix(rel, sbomSuffix) }
+func IsSBOM(rel string) bool { return strings.HasSuffix(rel, artifact.SBOMSuffix) }
 
 // ImageSBOM is where the SBOM of image for arch a lives.
 func ImageSBOM(a arch.Arch, image string) string {
-	return path.Join(a.Name, "sbom-"+image+sbomSuffix)
+	return path.Join(a.Name, artifact.ImageSBOMName(image))
 }
 
 // releaseOutput reports whether rel is written by the release stage itself

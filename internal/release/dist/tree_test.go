@@ -7,26 +7,6 @@ import (
 	"testing"
 )
 
-func TestParseNames(t *testing.T) {
-	kernels := map[string][3]string{
-		"vmlinuz-6.12.117-3f2a9c1d":    {"vmlinuz", "6.12.117", "3f2a9c1d"},
-		"vmlinux-6.13-rc1-abc":         {"vmlinux", "6.13-rc1", "abc"},
-		"System.map-6.12.117-3f2a9c1d": {"System.map", "6.12.117", "3f2a9c1d"},
-		"config-6.12.117-3f2a9c1d":     {"config", "6.12.117", "3f2a9c1d"},
-	}
-	for name, want := range kernels {
-		k, v, c, ok := parseKernelName(name)
-		if !ok || [3]string{k, v, c} != want {
-			t.Errorf("parseKernelName(%q) = %s %s %s %v, want %v", name, k, v, c, ok, want)
-		}
-	}
-	for _, name := range []string{"vmlinuz-6.12.117-3f2a9c1d.sigstore.json", "vmlinuz-", "vmlinuz-6.12", "vmlinuz-6.12-", "configure"} {
-		if _, _, _, ok := parseKernelName(name); ok {
-			t.Errorf("parseKernelName(%q) accepted", name)
-		}
-	}
-}
-
 func TestOpen(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "2026.2.0")
 	files := []string{
@@ -98,5 +78,28 @@ func TestCheckRel(t *testing.T) {
 		if err := CheckRel(bad); err == nil {
 			t.Errorf("CheckRel(%q) accepted", bad)
 		}
+	}
+}
+
+// TestOpenImageNeedsAnImageFile holds what readArchDir did before it asked
+// internal/artifact: verity params, a command line or a root hash list make no
+// image by themselves, and malformed names are no artifact at all.
+func TestOpenImageNeedsAnImageFile(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "v")
+	for _, f := range []string{"x86_64/verity-lone.params", "x86_64/verity-lone.cmdline", "x86_64/root_hash.txt",
+		"x86_64/rootfs-.img", "x86_64/vmlinux-", "x86_64/vmlinuz-6.12", "x86_64/rootfs-default.tar"} {
+		p := filepath.Join(root, filepath.FromSlash(f))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tr.Arches[0]
+	if len(x.Images) != 0 || len(x.Kernels) != 0 || len(x.Files) != 7 {
+		t.Errorf("images %+v, kernels %+v, %d files", x.Images, x.Kernels, len(x.Files))
 	}
 }

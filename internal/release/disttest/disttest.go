@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/guestforge/guestforge/internal/arch"
+	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/initrd"
 )
 
@@ -213,16 +214,18 @@ func generateTB(t testing.TB, parent string) {
 	for _, a := range Arches {
 		dir := filepath.Join(root, a.Name)
 		must(t, os.MkdirAll(dir, 0o755))
-		suffix := KernelVersion + "-" + ConfigID
-		write(t, filepath.Join(dir, "vmlinux-"+suffix), append(ELF(a), Bytes("vmlinux "+a.Name, 48<<10)...))
-		write(t, filepath.Join(dir, "vmlinuz-"+suffix), Bytes("vmlinuz "+a.Name, 40<<10))
-		write(t, filepath.Join(dir, "config-"+suffix), []byte("CONFIG_VIRTIO=y\nCONFIG_VSOCKETS=y\n# CONFIG_MODULES is not set\n"))
-		write(t, filepath.Join(dir, "System.map-"+suffix), []byte("ffffffff81000000 T _text\nffffffff81000000 T startup_64\n"))
-		write(t, filepath.Join(dir, "rootfs-default.img"), Bytes("rootfs "+a.Name, RootfsSize))
-		write(t, filepath.Join(dir, "rootfs-default.img.verity"), Bytes("verity "+a.Name, 8<<10))
-		write(t, filepath.Join(dir, "root_hash.txt"), []byte(Hex("roothash "+a.Name)+"\n"))
-		BuildInitrd(t, a, initrd.InitAgent, initrd.Gzip, filepath.Join(dir, "initrd-default.img"))
-		BuildInitrd(t, a, initrd.InitSystemd, initrd.Zstd, filepath.Join(dir, "initrd-systemd.img"))
+		kernel := func(k artifact.Kind) string {
+			return filepath.Join(dir, artifact.KernelName(k, KernelVersion, ConfigID))
+		}
+		write(t, kernel(artifact.Kernel), append(ELF(a), Bytes("vmlinux "+a.Name, 48<<10)...))
+		write(t, kernel(artifact.KernelImage), Bytes("vmlinuz "+a.Name, 40<<10))
+		write(t, kernel(artifact.KernelConfig), []byte("CONFIG_VIRTIO=y\nCONFIG_VSOCKETS=y\n# CONFIG_MODULES is not set\n"))
+		write(t, kernel(artifact.SystemMap), []byte("ffffffff81000000 T _text\nffffffff81000000 T startup_64\n"))
+		write(t, filepath.Join(dir, artifact.RootfsImageName("default")), Bytes("rootfs "+a.Name, RootfsSize))
+		write(t, filepath.Join(dir, artifact.VerityTreeName("default")), Bytes("verity "+a.Name, 8<<10))
+		write(t, filepath.Join(dir, artifact.RootHashName), []byte(Hex("roothash "+a.Name)+"\n"))
+		BuildInitrd(t, a, initrd.InitAgent, initrd.Gzip, filepath.Join(dir, artifact.InitrdName("default")))
+		BuildInitrd(t, a, initrd.InitSystemd, initrd.Zstd, filepath.Join(dir, artifact.InitrdName("systemd")))
 	}
 }
 

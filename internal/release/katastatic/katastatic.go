@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/guestforge/guestforge/internal/arch"
+	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/kata"
 	"github.com/guestforge/guestforge/internal/kconfig"
 	"github.com/guestforge/guestforge/internal/manifest"
@@ -154,7 +155,7 @@ func Write(w io.Writer, t *dist.Tree, o Options) ([]string, error) {
 		}
 		// A measured image ships its kernel_verity_params as Kata's image builder
 		// leaves it, root_hash_<label>.txt.
-		params := path.Join(o.Arch, "verity-"+c.img+".params")
+		params := path.Join(o.Arch, artifact.VerityParamsName(c.img))
 		if slices.Contains(ad.Files, params) {
 			if err := add(kata.ArtifactRootHash, c.variant, params, names); err != nil {
 				return nil, err

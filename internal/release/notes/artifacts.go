@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/kata"
 
 	"github.com/guestforge/guestforge/internal/release/dist"
@@ -61,7 +62,7 @@ func Artifacts(dir string) ([]Artifact, error) {
 		}
 		dir, name := path.Split(rel)
 		a := Artifact{Name: name, Arch: path.Clean(dir), Size: fi.Size(), SHA256: sum}
-		if strings.HasPrefix(name, "verity-") && strings.HasSuffix(name, ".params") {
+		if kind, _, _ := artifact.KindOf(name); kind == artifact.VerityParams {
 			if a.KataVerityParams, err = readVerityParams(t.Path(rel)); err != nil {
 				return nil, fmt.Errorf("artifact table: %w", err)
 			}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/manifest"
 	"github.com/guestforge/guestforge/internal/release/changes"
 	"github.com/guestforge/guestforge/internal/release/plan"
@@ -189,8 +190,8 @@ func writeArtifacts(b *bytes.Buffer, in Input) {
 	}
 	b.WriteString("### Measured images with Kata\n\nEach measured rootfs image holds its dm-verity hash tree in partition 2. Set this in the `[hypervisor.qemu]` section of Kata's `configuration.toml` next to `image = ...` (see docs/kata.md):\n\n")
 	for _, a := range measured {
-		image := strings.TrimSuffix(strings.TrimPrefix(a.Name, "verity-"), ".params")
-		fmt.Fprintf(b, "- %s `rootfs-%s.img`:\n\n  ```toml\n  kernel_verity_params = \"%s\"\n  ```\n\n", a.Arch, image, a.KataVerityParams)
+		_, parts, _ := artifact.KindOf(a.Name)
+		fmt.Fprintf(b, "- %s `%s`:\n\n  ```toml\n  kernel_verity_params = \"%s\"\n  ```\n\n", a.Arch, artifact.RootfsImageName(parts.Image), a.KataVerityParams)
 	}
 }
 

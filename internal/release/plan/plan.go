@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/manifest"
 	"github.com/guestforge/guestforge/internal/release/changes"
 	"github.com/guestforge/guestforge/internal/release/version"
@@ -241,8 +242,8 @@ func (p *Plan) matrix(tc *manifest.Toolchain, asOf time.Time) error {
 		p.Builds = append(p.Builds, Build{
 			Arch: e.Arch.Name, Variant: e.Target.Variant, Kind: "kernel",
 			Files: []string{
-				"vmlinuz-" + kver + "-<cfg>", "vmlinux-" + kver + "-<cfg>",
-				"config-" + kver + "-<cfg>", "System.map-" + kver + "-<cfg>",
+				artifact.KernelName(artifact.KernelImage, kver, "<cfg>"), artifact.KernelName(artifact.Kernel, kver, "<cfg>"),
+				artifact.KernelName(artifact.KernelConfig, kver, "<cfg>"), artifact.KernelName(artifact.SystemMap, kver, "<cfg>"),
 			},
 		})
 		// Images do not depend on the kernel variant: each is built once per
@@ -253,9 +254,9 @@ func (p *Plan) matrix(tc *manifest.Toolchain, asOf time.Time) error {
 			}
 			images[e.Arch.Name+"/"+img] = true
 			p.Builds = append(p.Builds,
-				Build{Arch: e.Arch.Name, Variant: e.Target.Variant, Kind: "initrd", Image: img, Files: []string{"initrd-" + img + ".img"}},
+				Build{Arch: e.Arch.Name, Variant: e.Target.Variant, Kind: "initrd", Image: img, Files: []string{artifact.InitrdName(img)}},
 				Build{Arch: e.Arch.Name, Variant: e.Target.Variant, Kind: "rootfs", Image: img,
-					Files: []string{"rootfs-" + img + ".img", "verity-" + img + ".params"}})
+					Files: []string{artifact.RootfsImageName(img), artifact.VerityParamsName(img)}})
 		}
 	}
 	if len(p.Builds) == 0 {

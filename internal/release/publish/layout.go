@@ -17,10 +17,11 @@
 package publish
 
 import (
-	"strings"
+	"path"
 
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/release/dist"
 )
 
@@ -54,9 +55,20 @@ const (
 	AnnotationConfigID = "dev.guestforge.kernel.config-id"
 )
 
+// mediaOfKind is the media type of each artifact kind a layer carries. Verity
+// params, command lines and root hash lists are plain octets.
+var mediaOfKind = map[artifact.Kind]types.MediaType{
+	artifact.KernelImage:  mediaKernel,
+	artifact.Kernel:       mediaKernel,
+	artifact.KernelConfig: mediaKernelMeta,
+	artifact.SystemMap:    mediaKernelMeta,
+	artifact.Initrd:       mediaInitrd,
+	artifact.RootfsImage:  mediaRootfs,
+	artifact.VerityTree:   mediaVerity,
+}
+
 // mediaTypeOf says what a file is by where it sits in the layout.
 func mediaTypeOf(rel string) types.MediaType {
-	base := rel[strings.LastIndexByte(rel, '/')+1:]
 	switch {
 	case dist.IsBundle(rel):
 		return mediaBundle
@@ -66,16 +78,11 @@ func mediaTypeOf(rel string) types.MediaType {
 		return mediaInToto
 	case rel == dist.SumsFile:
 		return mediaText
-	case strings.HasPrefix(base, "vmlinuz-"), strings.HasPrefix(base, "vmlinux-"):
-		return mediaKernel
-	case strings.HasPrefix(base, "config-"), strings.HasPrefix(base, "System.map-"):
-		return mediaKernelMeta
-	case strings.HasPrefix(base, "initrd-"):
-		return mediaInitrd
-	case strings.HasPrefix(base, "rootfs-") && strings.HasSuffix(base, ".verity"):
-		return mediaVerity
-	case strings.HasPrefix(base, "rootfs-"):
-		return mediaRootfs
+	}
+	if kind, _, ok := artifact.KindOf(path.Base(rel)); ok {
+		if mt, ok := mediaOfKind[kind]; ok {
+			return mt
+		}
 	}
 	return mediaOctets
 }

@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/sha256sum"
 )
 
@@ -357,26 +358,29 @@ func superblockDiff(name string, a, b map[string]string) []MemberDiff {
 	return []MemberDiff{{Member: name, Change: ChangeDiffers, Fields: fs, pos: 1 << 30}}
 }
 
-// rank orders artifacts cause first: a kernel's config before the vmlinux built from
-// it, the vmlinux before the compressed image made of it, a disk image before its
-// verity tree, root hash and command line.
+// rankOfKind orders artifacts cause first: a kernel's config before the vmlinux
+// built from it, the vmlinux before the compressed image made of it, a disk image
+// before its verity tree, root hash and command line. Any other file ranks
+// between the disk images and what is derived from them.
+var rankOfKind = map[artifact.Kind]int{
+	artifact.KernelConfig:  0,
+	artifact.Kernel:        1,
+	artifact.SystemMap:     2,
+	artifact.KernelImage:   3,
+	artifact.Initrd:        4,
+	artifact.RootfsImage:   5,
+	artifact.VerityTree:    7,
+	artifact.VerityParams:  7,
+	artifact.VerityCmdline: 7,
+	artifact.RootHash:      7,
+}
+
+// rank is p's place in rankOfKind.
 func rank(p string) int {
-	base := path.Base(p)
-	switch {
-	case strings.HasPrefix(base, "config-"):
-		return 0
-	case strings.HasPrefix(base, "vmlinux-"):
-		return 1
-	case strings.HasPrefix(base, "System.map-"):
-		return 2
-	case strings.HasPrefix(base, "vmlinuz-"):
-		return 3
-	case strings.HasPrefix(base, "initrd-"):
-		return 4
-	case strings.HasPrefix(base, "rootfs-") && strings.HasSuffix(base, ".img"):
-		return 5
-	case strings.HasSuffix(base, ".verity"), strings.HasPrefix(base, "verity-"), base == "root_hash.txt":
-		return 7
+	if kind, _, ok := artifact.KindOf(path.Base(p)); ok {
+		if r, ok := rankOfKind[kind]; ok {
+			return r
+		}
 	}
 	return 6
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/guestforge/guestforge/internal/artifact"
 )
 
 // DocRef is an image document the index points at.
@@ -51,7 +53,7 @@ func IndexDocument(version string, created time.Time, refs []DocRef) (*Document,
 // docRefID names an image document in the index: "x86_64/sbom-default.spdx.json"
 // becomes DocumentRef-x86-64-sbom-default (SPDX IDs allow no underscore).
 func docRefID(rel string) string {
-	s := strings.TrimSuffix(rel, sbomExt)
+	s := strings.TrimSuffix(rel, artifact.SBOMSuffix)
 	var b strings.Builder
 	b.WriteString("DocumentRef-")
 	for _, r := range s {
@@ -64,8 +66,6 @@ func docRefID(rel string) string {
 	}
 	return b.String()
 }
-
-const sbomExt = ".spdx.json"
 
 // releasePackageID is the index document's package for the release itself;
 // its versionInfo is the release version.

@@ -7,6 +7,7 @@ import (
 	"path"
 	"time"
 
+	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/boundedio"
 	"github.com/guestforge/guestforge/internal/release/dist"
 	"github.com/guestforge/guestforge/internal/release/sums"
@@ -38,7 +39,7 @@ func Write(t *dist.Tree, o Options) ([]string, error) {
 		}
 		for _, im := range ad.Images {
 			if im.Initrd == "" {
-				return nil, fmt.Errorf("%s: image %s has no initrd-%s.img to read its package list from", path.Join(t.Root, ad.Arch.Name), im.Name, im.Name)
+				return nil, fmt.Errorf("%s: image %s has no %s to read its package list from", path.Join(t.Root, ad.Arch.Name), im.Name, artifact.InitrdName(im.Name))
 			}
 			c, err := ScanInitrd(t.Path(im.Initrd))
 			if err != nil {

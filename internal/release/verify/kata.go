@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 
+	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/boundedio"
 	"github.com/guestforge/guestforge/internal/diskimage"
 	"github.com/guestforge/guestforge/internal/kata"
@@ -25,7 +26,7 @@ const maxParamsBytes = 4 * boundedio.KiB
 func kataLayouts(t *dist.Tree, rep *Report) error {
 	for _, ad := range t.Arches {
 		for _, im := range ad.Images {
-			rel := path.Join(ad.Arch.Name, "verity-"+im.Name+".params")
+			rel := path.Join(ad.Arch.Name, artifact.VerityParamsName(im.Name))
 			if im.Rootfs == "" || !t.Has(rel) {
 				continue
 			}
