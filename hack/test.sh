@@ -23,11 +23,12 @@ mkdir -p /var/cache/guestforge/logs
   >/var/cache/guestforge/logs/fixtures.log 2>&1 &
 fixtures=$!
 
-step "static checks: gofmt, go vet, staticcheck"
+step "static checks: gofmt, go vet, staticcheck, shellcheck"
 unformatted=$(git ls-files -z '*.go' | xargs -0 gofmt -l)
 if [ -n "$unformatted" ]; then printf 'gofmt needed:\n%s\n' "$unformatted" >&2; exit 1; fi
 go vet ./...
 staticcheck ./...
+shellcheck hack/*.sh hack/airgap/*.sh .ci/run
 
 step "tier 1: unit tests (no engine), -race on the pure packages"
 go test -race -count=1 ./...
