@@ -183,7 +183,7 @@ func TestBootSystemdMode(t *testing.T) {
 	// systemd 252 prints "Started <unit> - <Description>" with colour codes around the
 	// unit name, cut with an ellipsis to the console's width: look at the plain text.
 	if !strings.Contains(ansiCodes.ReplaceAllString(res.Console, ""), "Started kata-agent.service") {
-		t.Errorf("console does not show systemd starting kata-agent.service:\n%s", lastConsoleLines(res.Console, 30))
+		t.Errorf("console does not show systemd starting kata-agent.service:\n%s", boot.LastLines(res.Console, 30))
 	}
 	if !res.PoweredOff {
 		t.Fatal("the probe did not power the VM off")
@@ -229,12 +229,3 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 // ansiCodes are the colour escapes systemd writes around unit names.
 var ansiCodes = regexp.MustCompile("\x1b\\[[0-9;]*m")
-
-// lastConsoleLines is the end of a console log, for a failure message.
-func lastConsoleLines(console string, n int) string {
-	lines := strings.Split(strings.TrimRight(console, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
