@@ -73,8 +73,9 @@ Exit 1 when a job failed, 2 for bad flags or inputs.`,
 	return cmd
 }
 
-// buildExit gives a build's error its exit code: 1 for a refused target or a
-// failed job, 2 for bad input (and, through main, for anything else).
+// buildExit gives an error of internal/build (Run, Open, KernelSource) its exit code:
+// 1 for a refused target or a failed job, 2 for bad input (and, through main, for
+// anything else).
 func buildExit(err error) error {
 	var je *build.JobError
 	switch {

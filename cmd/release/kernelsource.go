@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -25,11 +24,8 @@ Needs no Dagger engine.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			path, err := build.KernelSource(cmd.Context(), manifestPath, archive, cmd.ErrOrStderr())
-			if errors.Is(err, build.ErrBadInput) {
-				return badInput(err)
-			}
 			if err != nil {
-				return err
+				return buildExit(err)
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), path)
 			return nil

@@ -87,11 +87,8 @@ comparison could not run.`,
 			}
 			s, err := build.Open(ctx, build.OpenSpec{Root: filepath.Dir(manifestPath), LogDir: out, Progress: progress,
 				Log: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))})
-			if errors.Is(err, build.ErrBadInput) {
-				return badInput(err)
-			}
 			if err != nil {
-				return err
+				return buildExit(err)
 			}
 			defer s.Close()
 			p, repo := s.Pipeline, s.Repo
