@@ -16,10 +16,18 @@ step "provision: Debian packages, Go tools"
 hack/deps.sh
 hack/tools.sh
 
+# Every test's temporary files go to a directory of this run's own, which must be empty
+# when the tiers end: a test that leaves files behind (a kernel, images, a built binary)
+# fills the disk of a machine that runs CI all day, so it fails the run by name here.
+outer_tmp=${TMPDIR:-/tmp}
+test_tmp=$(mktemp -d /var/tmp/guestforge-test.XXXXXX)
+trap 'rm -rf "$test_tmp"' EXIT
+export TMPDIR=$test_tmp
+
 # The boot tier's rootfs fixtures (mmdebstrap, minutes when cold) build in the background
 # while the earlier tiers run; the fixture code serialises concurrent callers with a lock.
 mkdir -p /var/cache/guestforge/logs
-(go run ./internal/boot/fixturecmd -image images/systemd.yaml && go run ./internal/boot/fixturecmd -minbase) \
+(export TMPDIR=$outer_tmp; go run ./internal/boot/fixturecmd -image images/systemd.yaml && go run ./internal/boot/fixturecmd -minbase) \
   >/var/cache/guestforge/logs/fixtures.log 2>&1 &
 fixtures=$!
 
@@ -52,7 +60,7 @@ go test -tags kernelsrc -count=1 -timeout 60m ./internal/kconfig/
 
 step "tier 2: engine tests (Dagger pipelines)"
 # Two steps, so a failing ensure stops the run (eval "$(...)" would swallow its status).
-engine_env=$(hack/airgap/engine.sh ensure)
+engine_env=$(TMPDIR=$outer_tmp hack/airgap/engine.sh ensure)
 eval "$engine_env"
 go test -tags engine -count=1 -timeout 60m ./...
 
@@ -64,4 +72,9 @@ if ! wait "$fixtures"; then
 fi
 go test -tags boot -count=1 -timeout 45m ./...
 
+leftovers=$(find "$test_tmp" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort)
+if [ -n "$leftovers" ]; then
+  printf 'hack/test.sh: the tests left these in their temporary directory %s (remove them in the test that made them, e.g. t.TempDir or TestMain):\n%s\n' "$test_tmp" "$leftovers" >&2
+  exit 1
+fi
 step "all tiers passed"

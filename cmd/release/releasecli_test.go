@@ -28,8 +28,11 @@ var (
 // TestMain: add to this one rather than declaring another.)
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if relBinPath != "" {
-		os.RemoveAll(filepath.Dir(relBinPath))
+	// Both exec helpers build cmd/release into a directory of their own.
+	for _, bin := range []string{relBinPath, policyBinPath} {
+		if bin != "" {
+			os.RemoveAll(filepath.Dir(bin))
+		}
 	}
 	os.Exit(code)
 }

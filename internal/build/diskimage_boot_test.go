@@ -57,7 +57,7 @@ func bootKernel(t *testing.T, p *Pipeline, ctx context.Context, repo *Repo) (str
 			return
 		}
 		// Outlive this test's TempDir: the next test boots the same kernel.
-		keep, err := os.MkdirTemp("", "guestforge-boot-kernel-")
+		keep, err := os.MkdirTemp(bootScratch, "kernel-")
 		if err != nil {
 			testKernel.err = err
 			return

@@ -45,7 +45,7 @@ func kataArtifacts(t *testing.T, p *Pipeline, ctx context.Context, repo *Repo) s
 			return
 		}
 		// Outlive the first test's TempDir: every test here boots these files.
-		keep, err := os.MkdirTemp("", "guestforge-kata-boot-")
+		keep, err := os.MkdirTemp(bootScratch, "kata-images-")
 		if err == nil {
 			_, err = d.Export(ctx, keep)
 		}
