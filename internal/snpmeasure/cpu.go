@@ -68,8 +68,11 @@ func ParseCPUType(name string) (uint32, error) {
 	hint := ""
 	best := 4
 	for _, n := range CPUTypes() {
-		if d := spelling.Distance(strings.ToLower(n), strings.ToLower(name)); d < best {
-			best, hint = d, fmt.Sprintf(" (did you mean %s?)", n)
+		// Compare without the common prefix too, so "Genoa" finds EPYC-Genoa.
+		for _, cand := range []string{n, strings.TrimPrefix(n, "EPYC-")} {
+			if d := spelling.Distance(strings.ToLower(cand), strings.ToLower(name)); d < best {
+				best, hint = d, fmt.Sprintf(" (did you mean %s?)", n)
+			}
 		}
 	}
 	return 0, fmt.Errorf("unknown vCPU type %q%s: pass the QEMU -cpu model the guest runs with, one of %s",
