@@ -68,6 +68,8 @@ func TestSNPVectors(t *testing.T) {
 			"ddc5224521617a536ee7ce9dd6224d1b58a8d4fda1c741f3ac99fc4bfa04ba6e9fc98646d4a07a9079397fa3852819b5"},
 		{"test_snp_ovmf_hash_full_default", amdSev, emptyBoot(c7), 1, epycV4, 0x21, QEMU, ovmfHashAmdSev,
 			"803f691094946e42068aaa3a8f9e26a5c89f36f7b73ecfb28c653360fe4b3aba7e534442e7e1e17895dfe778d0228977"},
+		{"test_snp_ovmf_hash_full_feature_snp_only", amdSev, emptyBoot(c7), 1, epycV4, 0x1, QEMU, ovmfHashAmdSev,
+			"6d287813eb5222d770f75005c664e34c204f385ce832cc2ce7d0d6f354454362f390ef83a92046c042e706363b4b08fa"},
 		{"test_snp_default", amdSev, emptyBoot(c7), 1, epycV4, 0x21, QEMU, "",
 			"803f691094946e42068aaa3a8f9e26a5c89f36f7b73ecfb28c653360fe4b3aba7e534442e7e1e17895dfe778d0228977"},
 		{"test_snp_guest_feature_snp_only", amdSev, emptyBoot(c7), 1, epycV4, 0x1, QEMU, "",
