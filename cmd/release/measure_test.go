@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runMeasure(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	cmd := newMeasureCmd()
+	var out, errb bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errb)
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	return out.String() + msg, kconfigExitCode(err)
+}
+
+// sev-snp-measure's test_snp_default and test_snp_ec2_feature_snp_only
+// through the CLI; internal/snpmeasure holds the whole vector table.
+func TestMeasureSNP(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "empty")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ovmf := "../../internal/snpmeasure/testdata/ovmf_AmdSev_suffix.bin"
+	out, code := runMeasure(t, "snp", "--ovmf", ovmf, "--kernel", empty, "--initrd", empty,
+		"--append", "console=ttyS0 loglevel=7", "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--guest-features", "0x21")
+	if want := "803f691094946e42068aaa3a8f9e26a5c89f36f7b73ecfb28c653360fe4b3aba7e534442e7e1e17895dfe778d0228977\n"; code != 0 || out != want {
+		t.Errorf("exit %d, output %q; want %q", code, out, want)
+	}
+	out, code = runMeasure(t, "snp", "--ovmf", ovmf, "--kernel", empty, "--initrd", empty, "--vcpus", "1", "--vmm-type", "ec2")
+	if want := "0883bd0eeb716e65b7b977a321c278d1e51b33b5c655fab985443bbcc65c086b9c15e8a0bd8811050dec7e24964e5056\n"; code != 0 || out != want {
+		t.Errorf("ec2: exit %d, output %q; want %q", code, out, want)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--vcpus", "1", "--vcpu-type", "EPYC-v4", "--guest-features", "DebugSwap"}, "pass it as 0x21"},
+		{[]string{"--vcpus", "1", "--vcpu-type", "Genoa"}, "did you mean EPYC-Genoa?"},
+		{[]string{"--vcpus", "1", "--vcpu-type", "EPYC-v4", "--append", "quiet"}, "pass --kernel too"},
+		{[]string{"--vcpus", "1"}, "no vCPU type"},
+	} {
+		out, code := runMeasure(t, append([]string{"snp", "--ovmf", ovmf}, tc.args...)...)
+		if code != exitBadInput || !strings.Contains(out, tc.want) {
+			t.Errorf("%v: exit %d, output %q; want exit 2 and %q", tc.args, code, out, tc.want)
+		}
+	}
+}
