@@ -146,9 +146,9 @@ func (p *Pipeline) Kernel(ctx context.Context, repo *Repo, spec KernelSpec) (*Ke
 	}
 	p.Log.Info("kernel built", "arch", spec.Arch.Name, "variant", spec.Variant, "release", release, "took", time.Since(start).Round(time.Second))
 
-	files := kernelFiles(spec.Arch, release, merged.ID(), objPath)
-	out := p.Client.Directory()
 	k := &Kernel{Release: release, ConfigID: merged.ID()}
+	files := kernelFiles(spec.Arch, k, objPath)
+	out := p.Client.Directory()
 	for _, name := range sortedKeys(files) {
 		rel := spec.Arch.Name + "/" + name
 		out = out.WithFile(rel, built.File(files[name]))
@@ -162,14 +162,14 @@ func (p *Pipeline) Kernel(ctx context.Context, repo *Repo, spec KernelSpec) (*Ke
 // each file under objDir: the ELF, the .config and System.map always, and the
 // boot image where the arch boots one (ppc64le boots the ELF, so it has no
 // vmlinuz).
-func kernelFiles(a arch.Arch, release, configID, objDir string) map[string]string {
+func kernelFiles(a arch.Arch, k *Kernel, objDir string) map[string]string {
 	files := map[string]string{
-		artifact.KernelName(artifact.Kernel, release, configID):       objDir + "/vmlinux",
-		artifact.KernelName(artifact.KernelConfig, release, configID): objDir + "/.config",
-		artifact.KernelName(artifact.SystemMap, release, configID):    objDir + "/System.map",
+		k.Name(artifact.Kernel):       objDir + "/vmlinux",
+		k.Name(artifact.KernelConfig): objDir + "/.config",
+		k.Name(artifact.SystemMap):    objDir + "/System.map",
 	}
 	if a.KernelImage != "vmlinux" {
-		files[artifact.KernelName(artifact.KernelImage, release, configID)] = path.Join(objDir, a.KernelImage)
+		files[k.Name(artifact.KernelImage)] = path.Join(objDir, a.KernelImage)
 	}
 	return files
 }

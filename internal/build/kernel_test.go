@@ -32,7 +32,7 @@ func TestKernelFiles(t *testing.T) {
 			t.Errorf("no expectation for arch %s: add one", a.Name)
 			continue
 		}
-		if got := kernelFiles(a, "6.12.117", "3f2a9c1d0e4b", objPath); !maps.Equal(got, w) {
+		if got := kernelFiles(a, &Kernel{Release: "6.12.117", ConfigID: "3f2a9c1d0e4b"}, objPath); !maps.Equal(got, w) {
 			t.Errorf("kernelFiles(%s) = %v, want %v", a.Name, got, w)
 		}
 	}
