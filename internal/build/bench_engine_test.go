@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/guestforge/guestforge/internal/arch"
+	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/build/session"
 	"github.com/guestforge/guestforge/internal/kconfig"
 )
@@ -97,7 +98,7 @@ func BenchmarkKernelPipelineVsHost(b *testing.B) {
 				b.Fatal(err)
 			}
 			pipeline = time.Since(start)
-			if pipelineConfig, err = os.ReadFile(filepath.Join(out, a.Name, "config-"+k.Release+"-"+k.ConfigID)); err != nil {
+			if pipelineConfig, err = os.ReadFile(filepath.Join(out, a.Name, k.Name(artifact.KernelConfig))); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -12,9 +12,24 @@ import (
 
 	"dagger.io/dagger"
 
+	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/diskimage"
 	"github.com/guestforge/guestforge/internal/kata"
 )
+
+// FS is the filesystem of a rootfs image. The values and their decisions are
+// internal/diskimage's; build names them too because DiskSpec and MatrixSpec
+// carry one, so a front door that fills a spec needs no second import.
+type FS = diskimage.FS
+
+// Filesystems a rootfs image can be written as (diskimage.FSExt4, FSErofs).
+const (
+	FSExt4  = diskimage.FSExt4
+	FSErofs = diskimage.FSErofs
+)
+
+// ParseFS validates an --fs value (diskimage.ParseFS).
+func ParseFS(s string) (FS, error) { return diskimage.ParseFS(s) }
 
 // DiskSpec says how a rootfs becomes a disk image.
 type DiskSpec struct {
@@ -60,7 +75,7 @@ type DiskImage struct {
 	FS FS
 	// Verity is set when the image has a hash tree; Cmdline is the kernel command line
 	// fragment for it (also written to verity-<image>.cmdline).
-	Verity  *VerityInfo
+	Verity  *diskimage.VerityInfo
 	Cmdline string
 	// Layout is where p1, p2 and the headers went (LayoutKata only), and
 	// VerityParams the kernel_verity_params value for it (with Verity).
@@ -189,7 +204,7 @@ sha256sum "$out" >"$out.sha256"
 // aligned to 1 MiB; e2fsck -fn must find it clean. With spec.Verity, veritysetup
 // formats a hash tree with a salt and UUID derived from the image digest and verifies
 // it. Output: <arch>/rootfs-<image>.img [+ .img.verity, verity-<image>.cmdline]; the
-// arch's root_hash.txt lists every image of a build, see RootHashFile.
+// arch's root_hash.txt lists every image of a build, see diskimage.RootHashFile.
 func (p *Pipeline) DiskImage(ctx context.Context, repo *Repo, r *Rootfs, spec DiskSpec) (*DiskImage, error) {
 	if _, err := ParseFS(string(spec.FS)); err != nil {
 		return nil, err
@@ -212,7 +227,7 @@ func (p *Pipeline) DiskImage(ctx context.Context, repo *Repo, r *Rootfs, spec Di
 		WithEnvVariable("SOURCE_DATE_EPOCH", epoch).
 		WithEnvVariable("E2FSPROGS_FAKE_TIME", epoch).
 		WithEnvVariable("TZ", "UTC").
-		WithEnvVariable("ALIGN", strconv.Itoa(imageAlign))
+		WithEnvVariable("ALIGN", strconv.Itoa(diskimage.FilesystemAlign))
 	if r.nonce != "" {
 		ctr = ctr.WithEnvVariable("GUESTFORGE_NONCE", r.nonce)
 	}
@@ -223,7 +238,7 @@ func (p *Pipeline) DiskImage(ctx context.Context, repo *Repo, r *Rootfs, spec Di
 	case FSExt4:
 		ctr, err = p.ext4(ctx, ctr, r)
 	case FSErofs:
-		mkfs := []string{"mkfs.erofs", "--quiet", "-U", ContentUUID(r.SHA256, "erofs uuid"), "-T", epoch, diskOut, diskStaging}
+		mkfs := []string{"mkfs.erofs", "--quiet", "-U", diskimage.ContentUUID(r.SHA256, "erofs uuid"), "-T", epoch, diskOut, diskStaging}
 		ctr = ctr.WithExec(append([]string{"sh", "-c", erofsScript, "sh", diskIn, diskStaging, diskOut}, mkfs...))
 	}
 	if err != nil {
@@ -264,29 +279,29 @@ func (p *Pipeline) DiskImage(ctx context.Context, repo *Repo, r *Rootfs, spec Di
 func (p *Pipeline) rawDisk(ctx context.Context, ctr *dagger.Container, r *Rootfs, spec DiskSpec, digest string, out *DiskImage) (*dagger.Directory, error) {
 	img := r.Image.Name
 	dir := p.Client.Directory()
-	name := path.Join(r.Arch.Name, RootfsImageName(img))
+	name := path.Join(r.Arch.Name, artifact.RootfsImageName(img))
 	if spec.Verity {
 		ctr = ctr.WithExec([]string{"sh", "-c", verityScript, "sh", diskOut, diskVerity,
 			"--hash=sha256", "--data-block-size=4096", "--hash-block-size=4096",
-			"--salt=" + VeritySalt(digest), "--uuid=" + ContentUUID(digest, "verity uuid")})
+			"--salt=" + diskimage.VeritySalt(digest), "--uuid=" + diskimage.ContentUUID(digest, "verity uuid")})
 		format, err := ctr.File(diskVerity + ".txt").Contents(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("image %s: veritysetup format and verify: %w", img, execDetail(err))
 		}
-		v, err := ParseVerityFormat(format)
+		v, err := diskimage.ParseVerityFormat(format)
 		if err != nil {
 			return nil, fmt.Errorf("image %s: %w", img, err)
 		}
-		out.Verity, out.Cmdline = &v, VerityCmdline(v, spec.FS)
-		vname := path.Join(r.Arch.Name, VerityTreeName(img))
-		cname := path.Join(r.Arch.Name, VerityCmdlineName(img))
+		out.Verity, out.Cmdline = &v, diskimage.VerityCmdline(v, spec.FS)
+		vname := path.Join(r.Arch.Name, artifact.VerityTreeName(img))
+		cname := path.Join(r.Arch.Name, artifact.VerityCmdlineName(img))
 		// root_hash.txt of this image alone; All writes the arch's list over it.
-		hname := path.Join(r.Arch.Name, RootHashName)
+		hname := path.Join(r.Arch.Name, artifact.RootHashName)
 		// veritysetup creates the hash tree 0600; it is published like the image, and a
 		// dist tree whose modes vary by file surprises whoever copies it to a web root.
 		dir = dir.WithFile(vname, ctr.File(diskVerity), dagger.DirectoryWithFileOpts{Permissions: 0o644}).
 			WithNewFile(cname, out.Cmdline+"\n").
-			WithNewFile(hname, string(RootHashFile(map[string]string{img: v.RootHash})))
+			WithNewFile(hname, string(diskimage.RootHashFile(map[string]string{img: v.RootHash})))
 		out.Files = append(out.Files, vname, cname, hname)
 	}
 	dir = dir.WithFile(name, ctr.File(diskOut))
@@ -309,16 +324,16 @@ func (p *Pipeline) kataDisk(ctx context.Context, ctr *dagger.Container, r *Rootf
 	}
 	var ls diskimage.Spec
 	ls.FilesystemSize = fsSize
-	ls.DiskID = DiskID(digest)
-	var verity *VerityInfo
+	ls.DiskID = diskimage.DiskID(digest)
+	var verity *diskimage.VerityInfo
 	if spec.Verity {
 		ctr = ctr.WithExec([]string{"sh", "-c", kataVerityScript, "sh", diskOut, diskHash,
-			"--hash=sha256", "--data-block-size=4096", "--hash-block-size=4096", "--salt=" + VeritySalt(digest)})
+			"--hash=sha256", "--data-block-size=4096", "--hash-block-size=4096", "--salt=" + diskimage.VeritySalt(digest)})
 		format, err := ctr.File(diskHash + ".txt").Contents(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("image %s: veritysetup format --no-superblock and verify: %w", img, execDetail(err))
 		}
-		v, err := ParseVerityFormat(format)
+		v, err := diskimage.ParseVerityFormat(format)
 		if err != nil {
 			return nil, fmt.Errorf("image %s: %w", img, err)
 		}
@@ -366,7 +381,7 @@ func (p *Pipeline) kataDisk(ctx context.Context, ctr *dagger.Container, r *Rootf
 	out.SHA256 = diskDigest
 	out.Layout = &l
 	dir := p.Client.Directory()
-	name := path.Join(r.Arch.Name, RootfsImageName(img))
+	name := path.Join(r.Arch.Name, artifact.RootfsImageName(img))
 	dir = dir.WithFile(name, ctr.File(diskKata), dagger.DirectoryWithFileOpts{Permissions: 0o644})
 	out.Files = []string{name}
 	if verity != nil {
@@ -380,12 +395,12 @@ func (p *Pipeline) kataDisk(ctx context.Context, ctr *dagger.Container, r *Rootf
 			return nil, fmt.Errorf("image %s: %w", img, err)
 		}
 		out.Verity, out.VerityParams, out.Cmdline = verity, &vp, kata.JoinParams(root)
-		pname := path.Join(r.Arch.Name, VerityParamsName(img))
-		cname := path.Join(r.Arch.Name, VerityCmdlineName(img))
-		hname := path.Join(r.Arch.Name, RootHashName)
+		pname := path.Join(r.Arch.Name, artifact.VerityParamsName(img))
+		cname := path.Join(r.Arch.Name, artifact.VerityCmdlineName(img))
+		hname := path.Join(r.Arch.Name, artifact.RootHashName)
 		dir = dir.WithNewFile(pname, vp.Format()+"\n").
 			WithNewFile(cname, out.Cmdline+"\n").
-			WithNewFile(hname, string(RootHashFile(map[string]string{img: verity.RootHash})))
+			WithNewFile(hname, string(diskimage.RootHashFile(map[string]string{img: verity.RootHash})))
 		out.Files = append(out.Files, pname, cname, hname)
 	}
 	return dir, nil
@@ -408,24 +423,29 @@ func fileSize(ctx context.Context, ctr *dagger.Container, file string) (int64, e
 // pinned mke2fs.conf; then the access and change times mkfs copied from the staging
 // tree set to the epoch on the inodes dumpe2fs says are used, and e2fsck -fn.
 func (p *Pipeline) ext4(ctx context.Context, ctr *dagger.Container, r *Rootfs) (*dagger.Container, error) {
-	layout := PlanExt4(r.Stats)
+	layout := diskimage.PlanExt4(ext4Content(r.Stats))
 	label := "gf-" + r.Image.Name
 	if len(label) > 16 {
 		label = label[:16]
 	}
-	mkfs := Mkfs4Args(layout, ContentUUID(r.SHA256, "ext4 uuid"), ContentUUID(r.SHA256, "ext4 hash seed"), label, diskStaging, diskOut)
-	ctr = ctr.WithNewFile(mke2fsPath, mke2fsConf).WithEnvVariable("MKE2FS_CONFIG", mke2fsPath).
+	mkfs := diskimage.Mkfs4Args(layout, diskimage.ContentUUID(r.SHA256, "ext4 uuid"), diskimage.ContentUUID(r.SHA256, "ext4 hash seed"), label, diskStaging, diskOut)
+	ctr = ctr.WithNewFile(mke2fsPath, diskimage.Mke2fsConf).WithEnvVariable("MKE2FS_CONFIG", mke2fsPath).
 		WithExec(append([]string{"sh", "-c", ext4MakeScript, "sh", diskIn, diskStaging, diskOut}, mkfs...))
 	dump, err := ctr.File(diskOut + ".dumpe2fs").Contents(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: mkfs.ext4 of %s (%d inodes) for %s: %w", r.Image.Name, mib(layout.Bytes), layout.Inodes, r.Arch.Name, execDetail(err))
 	}
-	used, err := UsedInodes(dump)
+	used, err := diskimage.UsedInodes(dump)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", r.Image.Name, err)
 	}
-	return ctr.WithNewFile(debugfsPath, DebugfsTimes(used, r.Epoch)).
+	return ctr.WithNewFile(debugfsPath, diskimage.DebugfsTimes(used, r.Epoch)).
 		WithExec([]string{"sh", "-c", ext4FinishScript, "sh", debugfsPath, diskOut}), nil
+}
+
+// ext4Content is what diskimage.PlanExt4 sizes the image of a finished rootfs from.
+func ext4Content(st RootfsStats) diskimage.Ext4Content {
+	return diskimage.Ext4Content{Entries: st.Entries, DataBlocks: st.DataBlocks, DirBlocks: st.DirBlocks, LongSymlinks: st.LongSymlinks}
 }
 
 // execDetail adds what a failed command printed to its error.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/guestforge/guestforge/internal/arch"
+	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/boot"
 	"github.com/guestforge/guestforge/internal/testenv"
 )
@@ -62,7 +63,7 @@ func bootKernel(t *testing.T, p *Pipeline, ctx context.Context, repo *Repo) (str
 			testKernel.err = err
 			return
 		}
-		name := "vmlinuz-" + k.Release + "-" + k.ConfigID
+		name := k.Name(artifact.KernelImage)
 		data, err := os.ReadFile(filepath.Join(dir, bootArch.Name, name))
 		if err == nil {
 			err = os.WriteFile(filepath.Join(keep, name), data, 0o644)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/guestforge/guestforge/internal/diskimage"
 	"github.com/guestforge/guestforge/internal/initrd"
 	"github.com/guestforge/guestforge/internal/sha256sum"
 	"github.com/guestforge/guestforge/internal/testenv"
@@ -54,19 +55,19 @@ func hostExt4(t *testing.T, tarball string, st RootfsStats, digest string, fixTi
 	dir := t.TempDir()
 	staging, img := filepath.Join(dir, "rootfs"), filepath.Join(dir, "rootfs.img")
 	conf := filepath.Join(dir, "mke2fs.conf")
-	if err := os.WriteFile(conf, []byte(mke2fsConf), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(diskimage.Mke2fsConf), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	env := []string{"E2FSPROGS_FAKE_TIME=" + strconv.Itoa(hostEpoch), "MKE2FS_CONFIG=" + conf, "TZ=UTC"}
 	run(t, env, "sh", "-c", unpackScript, "sh", tarball, staging)
-	run(t, env, Mkfs4Args(PlanExt4(st), ContentUUID(digest, "ext4 uuid"), ContentUUID(digest, "ext4 hash seed"), "gf-test", staging, img)...)
+	run(t, env, diskimage.Mkfs4Args(diskimage.PlanExt4(ext4Content(st)), diskimage.ContentUUID(digest, "ext4 uuid"), diskimage.ContentUUID(digest, "ext4 hash seed"), "gf-test", staging, img)...)
 	if fixTimes {
-		used, err := UsedInodes(run(t, env, "dumpe2fs", img))
+		used, err := diskimage.UsedInodes(run(t, env, "dumpe2fs", img))
 		if err != nil {
 			t.Fatal(err)
 		}
 		script := filepath.Join(dir, "times.debugfs")
-		if err := os.WriteFile(script, []byte(DebugfsTimes(used, hostEpoch)), 0o644); err != nil {
+		if err := os.WriteFile(script, []byte(diskimage.DebugfsTimes(used, hostEpoch)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		run(t, env, "sh", "-c", debugfsScript, "sh", script, img)
@@ -112,8 +113,8 @@ func TestExt4ReproducibleOnHost(t *testing.T) {
 		t.Errorf("tar left /etc/ca-certificates with another mtime than the epoch:\n%s", stat)
 	}
 	info := run(t, nil, "dumpe2fs", "-h", a)
-	for _, want := range []string{"Filesystem UUID:          " + ContentUUID(digest, "ext4 uuid"),
-		"Directory Hash Seed:      " + ContentUUID(digest, "ext4 hash seed"), "Filesystem created:       Thu Jan  1 00:00:00 2026"} {
+	for _, want := range []string{"Filesystem UUID:          " + diskimage.ContentUUID(digest, "ext4 uuid"),
+		"Directory Hash Seed:      " + diskimage.ContentUUID(digest, "ext4 hash seed"), "Filesystem created:       Thu Jan  1 00:00:00 2026"} {
 		if !strings.Contains(info, want) {
 			t.Errorf("dumpe2fs -h lacks %q", want)
 		}
@@ -148,8 +149,8 @@ func TestErofsAndVerityOnHost(t *testing.T) {
 		dir := t.TempDir()
 		staging, img := filepath.Join(dir, "rootfs"), filepath.Join(dir, "rootfs.img")
 		run(t, nil, "sh", "-c", unpackScript, "sh", tarball, staging)
-		run(t, nil, "mkfs.erofs", "--quiet", "-U", ContentUUID(digest, "erofs uuid"), "-T", strconv.Itoa(hostEpoch), img, staging)
-		run(t, nil, "truncate", "-s", "%"+strconv.Itoa(imageAlign), img)
+		run(t, nil, "mkfs.erofs", "--quiet", "-U", diskimage.ContentUUID(digest, "erofs uuid"), "-T", strconv.Itoa(hostEpoch), img, staging)
+		run(t, nil, "truncate", "-s", "%"+strconv.Itoa(diskimage.FilesystemAlign), img)
 		return img
 	}
 	a := build()
@@ -160,14 +161,14 @@ func TestErofsAndVerityOnHost(t *testing.T) {
 	if sa != sb {
 		t.Fatalf("two erofs images of the same rootfs differ: %s vs %s", sa, sb)
 	}
-	if st, _ := os.Stat(a); st.Size()%imageAlign != 0 {
+	if st, _ := os.Stat(a); st.Size()%diskimage.FilesystemAlign != 0 {
 		t.Errorf("erofs image is %d bytes, not MiB-aligned", st.Size())
 	}
-	format := func(img string) (VerityInfo, string) {
+	format := func(img string) (diskimage.VerityInfo, string) {
 		tree := img + ".verity"
 		out := run(t, nil, "veritysetup", "format", "--hash=sha256", "--data-block-size=4096", "--hash-block-size=4096",
-			"--salt="+VeritySalt(sa), "--uuid="+ContentUUID(sa, "verity uuid"), img, tree)
-		v, err := ParseVerityFormat(out)
+			"--salt="+diskimage.VeritySalt(sa), "--uuid="+diskimage.ContentUUID(sa, "verity uuid"), img, tree)
+		v, err := diskimage.ParseVerityFormat(out)
 		if err != nil {
 			t.Fatal(err)
 		}

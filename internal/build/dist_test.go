@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/report"
 )
 
@@ -75,7 +76,7 @@ func writeDist(t *testing.T, dist string, failKernel bool) map[string]string {
 			files[f] = "content of " + f
 		}
 	}
-	files["x86_64/"+RootHashName] = "default 00\n"
+	files["x86_64/"+artifact.RootHashName] = "default 00\n"
 	tree(t, dist, files)
 	tree(t, dist, map[string]string{"logs/kernel-x86_64-test.log": "level=INFO msg=\"job started\"\n"})
 	return files

@@ -9,6 +9,7 @@ import (
 
 	"dagger.io/dagger"
 
+	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/initrd"
 )
 
@@ -73,7 +74,7 @@ func (p *Pipeline) Initrd(ctx context.Context, r *Rootfs, spec InitrdSpec) (*Art
 	}
 	p.Log.Info("initrd: packed", "image", r.Image.Name, "arch", r.Arch.Name, "init", r.Init, "compression", comp,
 		"entries", res.Entries, "bytes", res.Bytes, "sha256", res.SHA256[:16], "took", time.Since(start).Round(time.Millisecond))
-	name := path.Join(r.Arch.Name, InitrdName(r.Image.Name))
+	name := path.Join(r.Arch.Name, artifact.InitrdName(r.Image.Name))
 	dir := p.Client.Directory().WithFile(name, p.Client.Host().File(out)).WithTimestamps(int(r.Epoch))
 	return &Artifact{Dir: dir, Files: []string{name}, Path: out, SHA256: res.SHA256}, nil
 }

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/boot"
 	"github.com/guestforge/guestforge/internal/diskimage"
 	"github.com/guestforge/guestforge/internal/kata"
@@ -112,7 +113,7 @@ func kataSetup(t *testing.T) (*Pipeline, context.Context, string, string, string
 // (a) initrd, agent as init, console on hvc0 (virtio-console).
 func TestKataBootInitrd(t *testing.T) {
 	_, ctx, kernel, release, dir := kataSetup(t)
-	res, cmdline, err := kataBoot(t, ctx, kernel, filepath.Join(dir, InitrdName("default")), "", kata.LaunchConfig{}, 6*time.Minute)
+	res, cmdline, err := kataBoot(t, ctx, kernel, filepath.Join(dir, artifact.InitrdName("default")), "", kata.LaunchConfig{}, 6*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +123,7 @@ func TestKataBootInitrd(t *testing.T) {
 // (b) the agent-init image on virtio-blk: root=/dev/vda1.
 func TestKataBootAgentImageVirtioBlk(t *testing.T) {
 	_, ctx, kernel, _, dir := kataSetup(t)
-	res, cmdline, err := kataBoot(t, ctx, kernel, "", filepath.Join(dir, RootfsImageName("default")),
+	res, cmdline, err := kataBoot(t, ctx, kernel, "", filepath.Join(dir, artifact.RootfsImageName("default")),
 		kata.LaunchConfig{DisableImageNvdimm: true}, 6*time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +135,7 @@ func TestKataBootAgentImageVirtioBlk(t *testing.T) {
 // runs as kata-agent.service under kata-containers.target.
 func TestKataBootSystemdImage(t *testing.T) {
 	_, ctx, kernel, _, dir := kataSetup(t)
-	res, cmdline, err := kataBoot(t, ctx, kernel, "", filepath.Join(dir, RootfsImageName("systemd")),
+	res, cmdline, err := kataBoot(t, ctx, kernel, "", filepath.Join(dir, artifact.RootfsImageName("systemd")),
 		kata.LaunchConfig{DisableImageNvdimm: true}, 8*time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -148,8 +149,8 @@ func TestKataBootSystemdImage(t *testing.T) {
 // (d) the measured rootfs: dm-verity from kernel_verity_params, p1 data, p2 hash.
 func TestKataBootMeasuredRootfs(t *testing.T) {
 	_, ctx, kernel, _, dir := kataSetup(t)
-	v := readVerityParams(t, filepath.Join(dir, VerityParamsName("default")))
-	res, cmdline, err := kataBoot(t, ctx, kernel, "", filepath.Join(dir, RootfsImageName("default")),
+	v := readVerityParams(t, filepath.Join(dir, artifact.VerityParamsName("default")))
+	res, cmdline, err := kataBoot(t, ctx, kernel, "", filepath.Join(dir, artifact.RootfsImageName("default")),
 		kata.LaunchConfig{DisableImageNvdimm: true, Verity: v}, 6*time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +162,7 @@ func TestKataBootMeasuredRootfs(t *testing.T) {
 // the table behind the DAX header through /dev/pmem0 and mounts p1 with dax.
 func TestKataBootNvdimmDAX(t *testing.T) {
 	_, ctx, kernel, _, dir := kataSetup(t)
-	res, cmdline, err := kataBoot(t, ctx, kernel, "", filepath.Join(dir, RootfsImageName("default")), kata.LaunchConfig{}, 6*time.Minute)
+	res, cmdline, err := kataBoot(t, ctx, kernel, "", filepath.Join(dir, artifact.RootfsImageName("default")), kata.LaunchConfig{}, 6*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,9 +174,9 @@ func TestKataBootNvdimmDAX(t *testing.T) {
 // reaches the agent. The harness names the failure from the console.
 func TestKataBootWrongHashPartitionFails(t *testing.T) {
 	_, ctx, kernel, _, dir := kataSetup(t)
-	v := readVerityParams(t, filepath.Join(dir, VerityParamsName("default")))
+	v := readVerityParams(t, filepath.Join(dir, artifact.VerityParamsName("default")))
 	bad := filepath.Join(t.TempDir(), "shifted-p2.img")
-	copyFile(t, filepath.Join(dir, RootfsImageName("default")), bad)
+	copyFile(t, filepath.Join(dir, artifact.RootfsImageName("default")), bad)
 	f, err := os.OpenFile(bad, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +194,7 @@ func TestKataBootWrongHashPartitionFails(t *testing.T) {
 	}
 	f.Close()
 	parts, _ := readParts(t, bad)
-	good, _ := readParts(t, filepath.Join(dir, RootfsImageName("default")))
+	good, _ := readParts(t, filepath.Join(dir, artifact.RootfsImageName("default")))
 	if parts[1].Start != good[1].Start+4096 {
 		t.Fatalf("p2 at %d, want it moved from %d", parts[1].Start, good[1].Start)
 	}
@@ -215,7 +216,7 @@ func TestKataBootWrongUnitNameFails(t *testing.T) {
 	_, ctx, kernel, _, dir := kataSetup(t)
 	cfg := kata.LaunchConfig{DisableImageNvdimm: true, KernelParams: "systemd.unit=guestforge.target"}
 	cfg.Arch, cfg.MaxVCPUs, cfg.Image = bootArch, 1, true
-	image := filepath.Join(dir, RootfsImageName("systemd"))
+	image := filepath.Join(dir, artifact.RootfsImageName("systemd"))
 	cmdline, err := kata.KernelCmdline(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"dagger.io/dagger"
 
 	"github.com/guestforge/guestforge/internal/arch"
+	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/kconfig"
 )
 
@@ -37,6 +38,12 @@ type Kernel struct {
 	Release  string // make kernelrelease, e.g. 6.12.117
 	ConfigID string
 	Files    []string // paths in Dir
+}
+
+// Name is the file name of one of k's files (an artifact kernel kind): the
+// vmlinuz of k is k.Name(artifact.KernelImage).
+func (k *Kernel) Name(kind artifact.Kind) string {
+	return artifact.KernelName(kind, k.Release, k.ConfigID)
 }
 
 // Fixed paths inside the build container. Fixed paths are half of reproducibility: no
@@ -139,17 +146,9 @@ func (p *Pipeline) Kernel(ctx context.Context, repo *Repo, spec KernelSpec) (*Ke
 	}
 	p.Log.Info("kernel built", "arch", spec.Arch.Name, "variant", spec.Variant, "release", release, "took", time.Since(start).Round(time.Second))
 
-	suffix := release + "-" + merged.ID()
-	files := map[string]string{
-		"vmlinux-" + suffix:    objPath + "/vmlinux",
-		"config-" + suffix:     objPath + "/.config",
-		"System.map-" + suffix: objPath + "/System.map",
-	}
-	if spec.Arch.KernelImage != "vmlinux" {
-		files["vmlinuz-"+suffix] = path.Join(objPath, spec.Arch.KernelImage)
-	}
-	out := p.Client.Directory()
 	k := &Kernel{Release: release, ConfigID: merged.ID()}
+	files := kernelFiles(spec.Arch, k, objPath)
+	out := p.Client.Directory()
 	for _, name := range sortedKeys(files) {
 		rel := spec.Arch.Name + "/" + name
 		out = out.WithFile(rel, built.File(files[name]))
@@ -157,6 +156,22 @@ func (p *Pipeline) Kernel(ctx context.Context, repo *Repo, spec KernelSpec) (*Ke
 	}
 	k.Dir = out.WithTimestamps(int(tc.Epoch))
 	return k, nil
+}
+
+// kernelFiles maps the artifact names of one kernel build to where kbuild left
+// each file under objDir: the ELF, the .config and System.map always, and the
+// boot image where the arch boots one (ppc64le boots the ELF, so it has no
+// vmlinuz).
+func kernelFiles(a arch.Arch, k *Kernel, objDir string) map[string]string {
+	files := map[string]string{
+		k.Name(artifact.Kernel):       objDir + "/vmlinux",
+		k.Name(artifact.KernelConfig): objDir + "/.config",
+		k.Name(artifact.SystemMap):    objDir + "/System.map",
+	}
+	if a.KernelImage != "vmlinux" {
+		files[k.Name(artifact.KernelImage)] = path.Join(objDir, a.KernelImage)
+	}
+	return files
 }
 
 // kernelMakeVars are the variables every make call of a kernel build carries: the compiler

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/guestforge/guestforge/internal/arch"
+	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/build/session"
 	"github.com/guestforge/guestforge/internal/sha256sum"
 	"github.com/guestforge/guestforge/internal/testenv"
@@ -106,8 +107,7 @@ func TestKernelX86TestVariant(t *testing.T) {
 			t.Errorf("%s does not follow docs/architecture.md's <file>-<kver>-<cfg> naming", f)
 		}
 	}
-	suffix := k.Release + "-" + k.ConfigID
-	vmlinux, err := elf.Open(filepath.Join(dir, "x86_64", "vmlinux-"+suffix))
+	vmlinux, err := elf.Open(filepath.Join(dir, "x86_64", k.Name(artifact.Kernel)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestKernelX86TestVariant(t *testing.T) {
 	if vmlinux.Machine != a.ELFMachine {
 		t.Fatalf("vmlinux machine %v, want %v", vmlinux.Machine, a.ELFMachine)
 	}
-	bz, err := os.ReadFile(filepath.Join(dir, "x86_64", "vmlinuz-"+suffix))
+	bz, err := os.ReadFile(filepath.Join(dir, "x86_64", k.Name(artifact.KernelImage)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestKernelX86TestVariant(t *testing.T) {
 	if len(bz) < 0x206 || string(bz[0x202:0x206]) != "HdrS" {
 		t.Fatal("vmlinuz is not an x86 bzImage (no HdrS boot header)")
 	}
-	cfg, err := os.ReadFile(filepath.Join(dir, "x86_64", "config-"+suffix))
+	cfg, err := os.ReadFile(filepath.Join(dir, "x86_64", k.Name(artifact.KernelConfig)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,15 +196,14 @@ func TestKernelAarch64TestVariant(t *testing.T) {
 	a := arch.MustParse("aarch64")
 	k, dir, took := exported(t, p, ctx, KernelSpec{Arch: a, Variant: "test"})
 	t.Logf("aarch64 test kernel %s-%s in %s", k.Release, k.ConfigID, took.Round(time.Second))
-	suffix := k.Release + "-" + k.ConfigID
-	img, err := os.ReadFile(filepath.Join(dir, "aarch64", "vmlinuz-"+suffix))
+	img, err := os.ReadFile(filepath.Join(dir, "aarch64", k.Name(artifact.KernelImage)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(img) < 0x3c || string(img[0x38:0x3c]) != "ARM\x64" {
 		t.Fatal("aarch64 vmlinuz is not an arm64 Image (no ARM\\x64 magic at 0x38)")
 	}
-	vmlinux, err := elf.Open(filepath.Join(dir, "aarch64", "vmlinux-"+suffix))
+	vmlinux, err := elf.Open(filepath.Join(dir, "aarch64", k.Name(artifact.Kernel)))
 	if err != nil {
 		t.Fatal(err)
 	}

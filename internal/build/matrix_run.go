@@ -10,6 +10,9 @@ import (
 	"sync"
 
 	"dagger.io/dagger"
+
+	"github.com/guestforge/guestforge/internal/artifact"
+	"github.com/guestforge/guestforge/internal/diskimage"
 )
 
 // MatrixRun is what one matrix build did.
@@ -106,7 +109,7 @@ func (p *Pipeline) RunMatrix(ctx context.Context, repo *Repo, spec MatrixSpec, h
 	}
 	// Each disk image wrote a root_hash.txt of its own; the arch's lists them all.
 	for _, a := range slices.Sorted(mapKeys(hashes)) {
-		out = out.WithNewFile(path.Join(a, RootHashName), string(RootHashFile(hashes[a])))
+		out = out.WithNewFile(path.Join(a, artifact.RootHashName), string(diskimage.RootHashFile(hashes[a])))
 	}
 	run.Dir = out.WithTimestamps(int(repo.Toolchain.Epoch))
 	return run, nil
@@ -168,7 +171,7 @@ func (p *Pipeline) runImage(jr *jobRunner, repo *Repo, job ImageJob, spec Matrix
 			// to this job.
 			var files []string
 			for _, f := range d.Files {
-				if path.Base(f) != RootHashName {
+				if path.Base(f) != artifact.RootHashName {
 					files = append(files, f)
 				}
 			}

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/guestforge/guestforge/internal/arch"
+	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/initrd"
 	"github.com/guestforge/guestforge/internal/release/dist"
 	"github.com/guestforge/guestforge/internal/release/katastatic"
@@ -92,8 +93,11 @@ func TestImageMatrixX86(t *testing.T) {
 		if !ok || len(root) != 64 {
 			t.Fatalf("root_hash.txt line %q is not <hash>  <file>", line)
 		}
-		image := strings.TrimSuffix(strings.TrimPrefix(file, "rootfs-"), ".img")
-		k := checkKataImage(t, filepath.Join(a, file), filepath.Join(a, VerityParamsName(image)), FSExt4)
+		kind, parts, ok := artifact.KindOf(file)
+		if !ok || kind != artifact.RootfsImage {
+			t.Fatalf("root_hash.txt line %q names %q, which is not a rootfs image", line, file)
+		}
+		k := checkKataImage(t, filepath.Join(a, file), filepath.Join(a, artifact.VerityParamsName(parts.Image)), FSExt4)
 		if k.Verity.RootHash != root {
 			t.Errorf("%s: root_hash.txt says %s, the params %s", file, root, k.Verity.RootHash)
 		}
@@ -115,7 +119,7 @@ func TestImageMatrixX86(t *testing.T) {
 		{"default", "agent", "/usr/bin/kata-agent", []string{"iptables", "kmod"}},
 		{"systemd", "systemd", "/usr/bin/kata-agent", []string{"systemd", "udev"}},
 	} {
-		file := filepath.Join(a, "initrd-"+c.image+".img")
+		file := filepath.Join(a, artifact.InitrdName(c.image))
 		f, err := os.Open(file)
 		if err != nil {
 			t.Fatal(err)

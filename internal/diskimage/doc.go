@@ -1,7 +1,9 @@
 // Package diskimage plans and writes the disk image layout Kata Containers boots a
 // guest rootfs from, and reads such an image back to prove what it holds. It is pure:
-// no Dagger, no external commands; the pipeline makes the filesystem and the verity
-// hash tree, this package places them.
+// no Dagger, no external commands. The pipeline (internal/build) runs mkfs and
+// veritysetup; this package decides what they are run with and reads what they
+// print (ext4.go, veritysetup.go, ids.go: sizes, arguments, identifiers derived
+// from content), and places the filesystem and the hash tree on the disk.
 //
 // What it reproduces from Kata's tools/osbuilder/image-builder/image_builder.sh,
 // because Kata's runtime and the guest kernel are who read these bytes:

@@ -314,11 +314,13 @@ func TestCutRefusesStaleTreeAndResumeWithoutState(t *testing.T) {
 }
 
 func TestCutBuildCheckedAgainstPlan(t *testing.T) {
-	f := newFixture(t)
-	f.builder.skip = "rootfs-systemd.img"
-	_, err := Run(context.Background(), f.release(t, "2026-04-15", plan.Flags{}), f.stages(), Options{})
-	if err == nil || !strings.Contains(err.Error(), "x86_64/rootfs-systemd.img") {
-		t.Errorf("incomplete build: %v", err)
+	for _, skip := range []string{"rootfs-systemd.img", "initrd-systemd.img"} {
+		f := newFixture(t)
+		f.builder.skip = skip
+		_, err := Run(context.Background(), f.release(t, "2026-04-15", plan.Flags{}), f.stages(), Options{})
+		if err == nil || !strings.Contains(err.Error(), "the build finished without x86_64/"+skip) {
+			t.Errorf("build without %s: %v", skip, err)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/release/dist"
 	"github.com/guestforge/guestforge/internal/release/plan"
 	"github.com/guestforge/guestforge/internal/release/sums"
@@ -190,7 +191,7 @@ func checkBuilt(r *Release) error {
 			}
 		case "initrd", "rootfs":
 			if !hasImageFile(ad, b.Image, b.Kind) {
-				missing = append(missing, fmt.Sprintf("%s/%s-%s.img", b.Arch, b.Kind, b.Image))
+				missing = append(missing, b.Arch+"/"+imageFileName(b))
 			}
 		}
 	}
@@ -220,6 +221,14 @@ func archDir(t *dist.Tree, name string) (dist.ArchDir, bool) {
 		}
 	}
 	return dist.ArchDir{}, false
+}
+
+// imageFileName is the file a planned initrd or rootfs build leaves for its image.
+func imageFileName(b plan.Build) string {
+	if b.Kind == "initrd" {
+		return artifact.InitrdName(b.Image)
+	}
+	return artifact.RootfsImageName(b.Image)
 }
 
 func hasImageFile(ad dist.ArchDir, image, kind string) bool {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/guestforge/guestforge/internal/arch"
+	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/release/dist"
 	"github.com/guestforge/guestforge/internal/release/disttest"
 )
@@ -42,7 +43,7 @@ func TestScanInitrdFindsAgentInBothInitModes(t *testing.T) {
 	}
 	for _, a := range disttest.Arches {
 		for image, wantPath := range map[string]string{"default": "/usr/bin/kata-agent", "systemd": "/usr/bin/kata-agent"} {
-			c, err := ScanInitrd(tr.Path(a.Name + "/initrd-" + image + ".img"))
+			c, err := ScanInitrd(tr.Path(a.Name + "/" + artifact.InitrdName(image)))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/guestforge/guestforge/internal/arch"
+	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/boot"
 	"github.com/guestforge/guestforge/internal/initrd"
 	"github.com/guestforge/guestforge/internal/release/disttest"
@@ -49,7 +50,7 @@ func bootableTree(t *testing.T) string {
 		t.Fatal(err)
 	}
 	// <kver>-<cfg>: the Debian release string, config id "debian".
-	if err := os.WriteFile(filepath.Join(dir, "vmlinuz-"+release+"-debian"), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, artifact.KernelName(artifact.KernelImage, release, "debian")), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	probe := filepath.Join(t.TempDir(), "bootprobe")
@@ -60,7 +61,7 @@ func bootableTree(t *testing.T) string {
 	os.MkdirAll(filepath.Join(tree, "var/lib/dpkg"), 0o755)
 	os.WriteFile(filepath.Join(tree, "var/lib/dpkg/status"), []byte(strings.ReplaceAll(disttest.Status, "ARCH", x86.DebianArch)), 0o644)
 	if _, err := initrd.Build(initrd.Spec{Root: tree, Init: initrd.InitAgent, Agent: probe, Arch: x86,
-		Compression: initrd.Gzip, Epoch: disttest.Epoch}, filepath.Join(dir, "initrd-default.img")); err != nil {
+		Compression: initrd.Gzip, Epoch: disttest.Epoch}, filepath.Join(dir, artifact.InitrdName("default"))); err != nil {
 		t.Fatal(err)
 	}
 	return root

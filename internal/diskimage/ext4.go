@@ -1,41 +1,18 @@
-package build
+package diskimage
 
 import (
 	"bufio"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 )
 
-// What the disk image pipeline decides without running anything: filesystem sizes,
-// identifiers derived from content, and how to read what the tools print. Pure, so it
-// is tested without an engine.
+// The ext4 filesystem of p1: its size, the mkfs.ext4 command that makes it, and
+// the debugfs script that fixes the inode times mkfs copies from the staging
+// tree. The pipeline runs the commands; this file decides them.
 
-// FS is a rootfs image's filesystem.
-type FS string
-
-// Filesystems a rootfs image can be written as.
-const (
-	FSExt4  FS = "ext4"
-	FSErofs FS = "erofs"
-)
-
-// ParseFS validates an --fs value.
-func ParseFS(s string) (FS, error) {
-	switch f := FS(s); f {
-	case FSExt4, FSErofs:
-		return f, nil
-	}
-	return "", fmt.Errorf("unknown filesystem %q: use ext4 or erofs", s)
-}
-
-// Alignment of every image: partitions and block devices like whole MiB.
-const imageAlign = 1 << 20
-
-// ext4 geometry the images are made with (see mke2fsConf).
+// ext4 geometry the images are made with (see Mke2fsConf).
 const (
 	// ext4JournalMiB is the journal's size. The image is read-only, but Kata's
 	// runtime mounts an ext4 root with rootflags=data=ordered, which the kernel
@@ -48,31 +25,19 @@ const (
 	ext4GroupSpan     = 8 * ext4Block // blocks per group: one bitmap block of bits
 )
 
-// ContentUUID derives a filesystem or verity UUID from a content digest: the same
-// content gets the same UUID on every build, different content a different one. purpose
-// separates the identifiers derived from one digest (filesystem UUID, hash seed, verity
-// UUID). The result is an RFC 9562 version 8 (custom) UUID.
-func ContentUUID(digest, purpose string) string {
-	s := sha256.Sum256([]byte("guestforge " + purpose + "\n" + digest))
-	b := s[:16]
-	b[6] = b[6]&0x0f | 0x80
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b)
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
-
-// DiskID derives the msdos disk identifier of a Kata-layout image from the
-// filesystem's digest: parted picks a random one, a reproducible image cannot.
-func DiskID(digest string) uint32 {
-	s := sha256.Sum256([]byte("guestforge disk id\n" + digest))
-	return uint32(s[0])<<24 | uint32(s[1])<<16 | uint32(s[2])<<8 | uint32(s[3])
-}
-
-// VeritySalt derives the dm-verity salt from the image digest: fixed for the content,
-// unpredictable before it.
-func VeritySalt(imageDigest string) string {
-	s := sha256.Sum256([]byte("guestforge verity salt\n" + imageDigest))
-	return hex.EncodeToString(s[:])
+// Ext4Content is what an ext4 image is sized from: counts a walk of the finished
+// rootfs makes.
+type Ext4Content struct {
+	// Entries is the number of inodes the tree needs: every file, directory,
+	// symlink and device node.
+	Entries int
+	// DataBlocks is the sum of every inode's size rounded up to 4 KiB blocks.
+	DataBlocks int64
+	// DirBlocks estimates the 4 KiB blocks the directories' entries take.
+	DirBlocks int64
+	// LongSymlinks are symlinks whose target does not fit in the inode (60+
+	// bytes), each a block of its own.
+	LongSymlinks int
 }
 
 // Ext4Layout is the size and inode count of an ext4 image for a rootfs.
@@ -81,14 +46,14 @@ type Ext4Layout struct {
 	Inodes int64
 }
 
-// PlanExt4 sizes an ext4 image for st: every data, directory and long-symlink block,
+// PlanExt4 sizes an ext4 image for c: every data, directory and long-symlink block,
 // the inode tables, bitmaps and group descriptors, plus headroom (5% and 8 MiB: the
 // image is read-only, the headroom only absorbs what the estimate does not model,
-// such as extent blocks of fragmented files), aligned to 1 MiB.
-func PlanExt4(st RootfsStats) Ext4Layout {
-	inodes := int64(st.Entries) + int64(st.Entries)/10 + 64
+// such as extent blocks of fragmented files), aligned to FilesystemAlign.
+func PlanExt4(c Ext4Content) Ext4Layout {
+	inodes := int64(c.Entries) + int64(c.Entries)/10 + 64
 	inodes = (inodes + 7) &^ 7
-	blocks := st.DataBlocks + st.DirBlocks + int64(st.LongSymlinks)
+	blocks := c.DataBlocks + c.DirBlocks + int64(c.LongSymlinks)
 	blocks += (inodes*ext4InodeSize + ext4Block - 1) / ext4Block
 	groups := (blocks + ext4GroupSpan - 1) / ext4GroupSpan
 	// Two bitmaps per group, a 64-byte descriptor per group (in every backup), and the
@@ -98,16 +63,15 @@ func PlanExt4(st RootfsStats) Ext4Layout {
 	blocks += ext4JournalBlocks
 	bytes := blocks * ext4Block
 	bytes += bytes/20 + 8<<20
-	return Ext4Layout{Bytes: alignUp(bytes, imageAlign), Inodes: inodes}
+	return Ext4Layout{Bytes: alignUp(bytes, FilesystemAlign), Inodes: inodes}
 }
 
-func alignUp(n, a int64) int64 { return (n + a - 1) / a * a }
-
-// mke2fsConf pins the ext4 feature set and geometry, so an image does not change when
-// a builder's e2fsprogs ships another /etc/mke2fs.conf. A small journal, only because
+// Mke2fsConf pins the ext4 feature set and geometry, so an image does not change when
+// a builder's e2fsprogs ships another /etc/mke2fs.conf: the pipeline writes it into
+// the image builder and points MKE2FS_CONFIG at it. A small journal, only because
 // Kata mounts the root with data=ordered (see ext4JournalMiB); the root is read-only,
 // so nothing is ever written to it.
-const mke2fsConf = `[defaults]
+const Mke2fsConf = `[defaults]
 	base_features = has_journal,sparse_super,large_file,filetype,dir_index,ext_attr
 	default_mntopts = acl,user_xattr
 	blocksize = 4096
@@ -131,7 +95,7 @@ const mke2fsConf = `[defaults]
 // uuid and seed come from ContentUUID; root_owner and the fixed times (the caller sets
 // E2FSPROGS_FAKE_TIME) keep mkfs from taking anything from the machine.
 func Mkfs4Args(l Ext4Layout, uuid, seed, label, dir, out string) []string {
-	// -T guestforge: the usage type this file defines, instead of one picked by size.
+	// -T guestforge: the usage type Mke2fsConf defines, instead of one picked by size.
 	return []string{"mkfs.ext4", "-q", "-F", "-T", "guestforge", "-b", "4096", "-I", "256",
 		"-N", strconv.FormatInt(l.Inodes, 10), "-m", "0", "-J", "size=" + strconv.Itoa(ext4JournalMiB), "-L", label, "-U", uuid,
 		"-E", "hash_seed=" + seed + ",root_owner=0:0,nodiscard",
@@ -262,80 +226,3 @@ func DebugfsTimes(used []InodeRange, epoch int64) string {
 	}
 	return b.String()
 }
-
-// VerityInfo is what `veritysetup format` reports about a hash tree.
-type VerityInfo struct {
-	RootHash, Salt, UUID, Algorithm string
-	DataBlocks                      int64
-	DataBlockSize, HashBlockSize    int64
-}
-
-// ParseVerityFormat reads `veritysetup format` output.
-func ParseVerityFormat(out string) (VerityInfo, error) {
-	var v VerityInfo
-	for _, line := range strings.Split(out, "\n") {
-		key, val, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		val = strings.TrimSpace(val)
-		var err error
-		switch strings.TrimSpace(key) {
-		case "Root hash":
-			v.RootHash = val
-		case "Salt":
-			v.Salt = val
-		case "UUID":
-			v.UUID = val
-		case "Hash algorithm":
-			v.Algorithm = val
-		case "Data blocks":
-			v.DataBlocks, err = strconv.ParseInt(val, 10, 64)
-		case "Data block size":
-			v.DataBlockSize, err = strconv.ParseInt(val, 10, 64)
-		case "Hash block size":
-			v.HashBlockSize, err = strconv.ParseInt(val, 10, 64)
-		}
-		if err != nil {
-			return v, fmt.Errorf("veritysetup format: %q: %w", line, err)
-		}
-	}
-	if len(v.RootHash) != 64 || v.DataBlocks <= 0 || v.DataBlockSize <= 0 || v.HashBlockSize <= 0 || v.Algorithm == "" {
-		return v, fmt.Errorf("veritysetup format printed no complete hash tree description:\n%s", out)
-	}
-	return v, nil
-}
-
-// VerityCmdline is the kernel command line that mounts the image as a dm-verity root
-// with dm-init (CONFIG_DM_INIT), no initrd needed: the image attached as the first
-// virtio disk (/dev/vda), its .verity file as the second (/dev/vdb). The hash tree
-// starts at hash block 1, after the verity superblock veritysetup writes.
-func VerityCmdline(v VerityInfo, fs FS) string {
-	sectors := v.DataBlocks * v.DataBlockSize / 512
-	table := fmt.Sprintf("0 %d verity 1 /dev/vda /dev/vdb %d %d %d 1 %s %s %s",
-		sectors, v.DataBlockSize, v.HashBlockSize, v.DataBlocks, v.Algorithm, v.RootHash, v.Salt)
-	return fmt.Sprintf(`dm-mod.create="guestforge-root,,,ro,%s" dm-mod.waitfor=/dev/vda,/dev/vdb root=/dev/dm-0 rootfstype=%s ro`, table, fs)
-}
-
-// RootHashFile is root_hash.txt of an arch directory: one line per verity-protected
-// image, "<root hash>  rootfs-<image>.img", sorted by file name (the sha256sum layout,
-// so one file serves every image of the arch).
-func RootHashFile(hashes map[string]string) []byte {
-	var b strings.Builder
-	for _, img := range slices.Sorted(mapKeys(hashes)) {
-		fmt.Fprintf(&b, "%s  %s\n", hashes[img], RootfsImageName(img))
-	}
-	return []byte(b.String())
-}
-
-// Artifact names inside dist/<version>/<arch>/ (docs/architecture.md, Artifacts).
-func RootfsImageName(image string) string   { return "rootfs-" + image + ".img" }
-func VerityTreeName(image string) string    { return RootfsImageName(image) + ".verity" }
-func VerityCmdlineName(image string) string { return "verity-" + image + ".cmdline" }
-
-// VerityParamsName holds an image's kernel_verity_params value (Kata layout).
-func VerityParamsName(image string) string { return "verity-" + image + ".params" }
-func InitrdName(image string) string       { return "initrd-" + image + ".img" }
-
-// RootHashName is the per-arch root hash list.
-const RootHashName = "root_hash.txt"
