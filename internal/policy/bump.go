@@ -99,13 +99,13 @@ func Bump(m *manifest.Toolchain, deps []Dependency, f *Feeds, asOf time.Time) (*
 	}
 
 	if m.Distro.Feed == manifest.FeedDebian {
-		row, err := ev.distroRow()
+		dv, _, err := ev.distroVerdict()
 		if err != nil {
 			return nil, err
 		}
-		after[manifest.DistroName] = row.Status // a person moves the suite
-		if row.Latest != "" && row.Latest != m.Distro.Suite {
-			plan.Notes = append(plan.Notes, fmt.Sprintf("a newer Debian release exists: %s; moving distro.suite is a deliberate change (builder and image packages, locks, kernel source), not a bump", row.Latest))
+		after[manifest.DistroName] = dv.status // unchanged until a person moves the suite
+		if dv.latest != "" && dv.latest != m.Distro.Suite {
+			plan.Notes = append(plan.Notes, fmt.Sprintf("a newer Debian release exists: %s; moving distro.suite is a deliberate change (builder and image packages, locks, kernel source), not a bump", dv.latest))
 		}
 	}
 

@@ -69,6 +69,7 @@ func distroVerdict(d manifest.Distro, rels []DebianRelease, support []DebianSupp
 	case idx > lag:
 		v.violate("debian %s (%s) is %s, %s behind %s (%s) (N-%d allows %s): %s",
 			codename, r.Version, r.Suite, plural(idx, "release"), newest.Codename, newest.Version, lag, strings.Join(names, ", "), moveTo)
+		return v, nil // the move is the fix; its support dates add nothing
 	case idx == 0:
 		v.note("debian %s (%s) is stable, the newest release", codename, r.Version)
 	default:
@@ -125,18 +126,28 @@ func distroMajor(name string, rels []DebianRelease, support []DebianSupport) (in
 	return 0, false
 }
 
-func (ev *evaluator) distroRow() (Row, error) {
+// distroVerdict evaluates the manifest's suite, before any exception.
+func (ev *evaluator) distroVerdict() (verdict, []DebianSupport, error) {
 	d := ev.m.Distro
 	if ev.f.Debian == nil {
-		return Row{}, fmt.Errorf("%s:%d: distro.suite needs the debian feed, which was not loaded", ev.m.Path, d.Line)
+		return verdict{}, nil, fmt.Errorf("%s:%d: distro.suite needs the debian feed, which was not loaded", ev.m.Path, d.Line)
 	}
 	support, err := debianSupport()
 	if err != nil {
-		return Row{}, err
+		return verdict{}, nil, err
 	}
 	v, err := distroVerdict(d, ev.f.Debian, support, ev.lag, ev.day)
 	if err != nil {
-		return Row{}, fmt.Errorf("%s:%d: %w", ev.m.Path, d.Line, err)
+		return verdict{}, nil, fmt.Errorf("%s:%d: %w", ev.m.Path, d.Line, err)
+	}
+	return v, support, nil
+}
+
+func (ev *evaluator) distroRow() (Row, error) {
+	d := ev.m.Distro
+	v, support, err := ev.distroVerdict()
+	if err != nil {
+		return Row{}, err
 	}
 	row := Row{Name: manifest.DistroName, Kind: KindDistro, Pinned: d.Suite, Latest: v.latest, Floor: v.floor, File: ev.m.Path, Line: d.Line}
 	covers := func(allow string) bool {
