@@ -69,10 +69,10 @@ func ParseDebianSupport(data []byte) ([]DebianSupport, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := r.FieldPos(0)
-		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", line, err)
+		if err != nil { // a csv.ParseError names its line itself
+			return nil, fmt.Errorf("not distro-info-data's debian.csv: %w", err)
 		}
+		line, _ := r.FieldPos(0)
 		if len(rec) < 4 || len(rec) > len(debianCSVHeader) {
 			return nil, fmt.Errorf("line %d: %d columns, want 4 to %d (%s)", line, len(rec), len(debianCSVHeader), strings.Join(debianCSVHeader, ","))
 		}
