@@ -86,7 +86,7 @@ func ParseDebianRelease(data []byte) (DebianRelease, error) {
 		}
 	}
 	if fields["Origin"] != "Debian" {
-		return r, fmt.Errorf("Origin is %q, not Debian: the mirror is not a Debian archive", clip(fields["Origin"]))
+		return r, fmt.Errorf("the Origin field is %q, not Debian: the mirror is not a Debian archive", clip(fields["Origin"]))
 	}
 	r.Suite, r.Codename, r.Version = fields["Suite"], fields["Codename"], fields["Version"]
 	for _, s := range []string{r.Suite, r.Codename} {
@@ -98,7 +98,7 @@ func ParseDebianRelease(data []byte) (DebianRelease, error) {
 		major, _, _ := strings.Cut(r.Version, ".")
 		n, err := strconv.Atoi(major)
 		if err != nil || n <= 0 || n > 999 || strings.Trim(r.Version, "0123456789.") != "" {
-			return r, fmt.Errorf("Version %q is not a Debian release number such as 12.15", clip(r.Version))
+			return r, fmt.Errorf("the Version field %q is not a Debian release number such as 12.15", clip(r.Version))
 		}
 		r.Major = n
 	}
@@ -110,7 +110,7 @@ func ParseDebianRelease(data []byte) (DebianRelease, error) {
 		}
 	}
 	if r.Date.IsZero() {
-		return r, fmt.Errorf("Date %q is not an RFC 1123 date such as \"Sat, 11 Jul 2026 10:16:37 UTC\"", clip(fields["Date"]))
+		return r, fmt.Errorf("the Date field %q is not an RFC 1123 date such as \"Sat, 11 Jul 2026 10:16:37 UTC\"", clip(fields["Date"]))
 	}
 	return r, nil
 }
