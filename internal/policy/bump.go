@@ -137,6 +137,8 @@ func Bump(m *manifest.Toolchain, deps []Dependency, f *Feeds, asOf time.Time) (*
 			ec.Why = "still needed until distro.suite is moved by hand"
 		case known:
 			ec.Why = fmt.Sprintf("still needed: %s stays outside policy", exc.Name)
+		case exc.Name == manifest.DistroName:
+			ec.Drop, ec.Why = true, "the suite is not gated (distro has no feed: debian)"
 		case deps == nil:
 			ec.Why = "kept: go.mod was not read (--gomod none, or no go.mod beside the manifest), so nothing shows whether it is still needed"
 		case direct[exc.Name]:

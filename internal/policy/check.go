@@ -442,6 +442,9 @@ func (ev *evaluator) applyException(exc manifest.Exception, status Status, why [
 func (ev *evaluator) orphanExceptionRow(exc manifest.Exception) Row {
 	row := Row{Name: exc.Name, Kind: KindException, Pinned: exc.Allow, File: ev.m.Path, Line: exc.Line, Status: StatusWarn}
 	row.Why = fmt.Sprintf("%s:%d: the exception names %s, which is not a direct dependency in go.mod: remove it", ev.m.Path, exc.Line, exc.Name)
+	if exc.Name == manifest.DistroName {
+		row.Why = fmt.Sprintf("%s:%d: the exception names distro, but the suite is not gated (distro has no feed: debian): add the feed or remove the exception", ev.m.Path, exc.Line)
+	}
 	if until, err := time.Parse(DateLayout, exc.Until); err == nil && ev.day.After(until) {
 		row.Status = StatusViolation
 		row.Why += fmt.Sprintf(" (it also expired on %s)", exc.Until)

@@ -162,10 +162,17 @@ func TestCheckDistroNeedsItsFeed(t *testing.T) {
 	if want := "toolchain.yaml:10: the debian feed lists stable trixie (13) after oldstable bookworm (12): releases must get older from stable on; refresh the feed"; err == nil || err.Error() != want {
 		t.Errorf("got  %v\nwant %s", err, want)
 	}
-	// Without feed: debian the suite is not gated, as before.
-	rep, err := Check(defaults().manifest(t), nil, debianFeeds(t), day("2026-12-03"))
-	if err != nil || len(rep.Rows) != 3 {
-		t.Errorf("ungated manifest: %v rows, %v", rep, err)
+	// Without feed: debian the suite is not gated, as before, and an
+	// exception for it says so.
+	p := defaults()
+	p.exceptions = `    - {name: distro, allow: bookworm, until: "2027-06-30", reason: "x"}`
+	rep, err := Check(p.manifest(t), nil, debianFeeds(t), day("2026-12-03"))
+	if err != nil || len(rep.Rows) != 4 {
+		t.Fatalf("ungated manifest: %v rows, %v", rep, err)
+	}
+	if r := rowNamed(t, rep, manifest.DistroName); r.Kind != KindException || r.Status != StatusWarn ||
+		r.Why != "toolchain.yaml:5: the exception names distro, but the suite is not gated (distro has no feed: debian): add the feed or remove the exception" {
+		t.Errorf("orphan distro exception: %+v", r)
 	}
 }
 
