@@ -9,10 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
-
-	"strconv"
 
 	"github.com/Masterminds/semver/v3"
 	"golang.org/x/mod/module"
@@ -88,8 +87,8 @@ func NeedsFor(m *manifest.Toolchain, deps []Dependency) Need {
 	n.DebianMirror = m.Distro.Mirror
 	for _, d := range deps {
 		n.Modules = append(n.Modules, d.Path)
-		// A v0 module promises nothing and moves to v1 on its own path, so
-		// only v1 and later can have a newer major elsewhere.
+		// A v0 module promises nothing and moves to v1 on the same path, so
+		// only v1 and later can have a newer major under another path.
 		if v, err := ParseModuleVersion(d.Version); err == nil && v.Major() >= 1 {
 			n.Majors = append(n.Majors, d.Path)
 		}
