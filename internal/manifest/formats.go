@@ -28,6 +28,9 @@ const (
 	FeedGo     = "go"
 	FeedRust   = "rust"
 	FeedKernel = "kernel"
+	// FeedDebian is the Debian releases as the mirror's Release files state
+	// them (dists/stable, oldstable, oldoldstable).
+	FeedDebian = "debian"
 )
 
 // ToolchainFeeds are the feeds a toolchains: entry may use.
@@ -35,6 +38,9 @@ var ToolchainFeeds = []string{FeedGo, FeedRust}
 
 // KernelName is the exception name that refers to the kernel pin.
 const KernelName = "kernel"
+
+// DistroName is the exception name that refers to the distro suite pin.
+const DistroName = "distro"
 
 var (
 	releaseRe       = regexp.MustCompile(`^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})$`)

@@ -59,7 +59,7 @@ func parseImage(w *walker, root *yaml.Node, img *Image) {
 			}
 		}},
 		{key: "distro", required: true, example: "distro: {name: debian, suite: bookworm}", fn: func(_, v *yaml.Node) {
-			img.Distro = readDistro(w, v, "distro", false)
+			img.Distro = readDistro(w, v, "distro", false, false)
 		}},
 		{key: "variant", fn: func(_, v *yaml.Node) {
 			if s, ok := w.nonEmpty(v, "variant"); ok {

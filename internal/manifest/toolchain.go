@@ -271,14 +271,16 @@ func (p *toolchainParser) kernel(v *yaml.Node) {
 	}
 }
 
-// distro reads a {name, suite, mirror} block; mirror is optional for images.
+// distro reads toolchain.yaml's {name, suite, mirror, feed} block.
 func (p *toolchainParser) distro(v *yaml.Node, what string, needMirror bool) Distro {
-	return readDistro(&p.walker, v, what, needMirror)
+	return readDistro(&p.walker, v, what, needMirror, true)
 }
 
-func readDistro(w *walker, v *yaml.Node, what string, needMirror bool) Distro {
+// readDistro reads a {name, suite, mirror} block; mirror is optional for
+// images, and only the toolchain's block (withFeed) names the policy feed.
+func readDistro(w *walker, v *yaml.Node, what string, needMirror, withFeed bool) Distro {
 	var d Distro
-	w.mapping(v, what, []field{
+	fields := []field{
 		{key: "name", required: true, example: "name: debian", fn: func(_, v *yaml.Node) {
 			if s, ok := w.nonEmpty(v, what+".name"); ok {
 				// mmdebstrap builds every rootfs and builder image.
@@ -294,6 +296,7 @@ func readDistro(w *walker, v *yaml.Node, what string, needMirror bool) Distro {
 					w.errorf(v, "%s.suite %q is not a Debian suite name: write a codename such as bookworm or trixie", what, s)
 				}
 				d.Suite = s
+				d.Line = v.Line
 			}
 		}},
 		{key: "mirror", required: needMirror, example: `mirror: "http://deb.debian.org/debian"`, fn: func(_, v *yaml.Node) {
@@ -304,7 +307,18 @@ func readDistro(w *walker, v *yaml.Node, what string, needMirror bool) Distro {
 				d.Mirror = s
 			}
 		}},
-	})
+	}
+	if withFeed {
+		fields = append(fields, field{key: "feed", example: "feed: debian", fn: func(_, v *yaml.Node) {
+			if s, ok := w.nonEmpty(v, what+".feed"); ok {
+				if s != FeedDebian {
+					w.errorf(v, "%s.feed: unknown feed %q: the suite is checked against the Debian releases on the mirror, write feed: debian", what, s)
+				}
+				d.Feed = s
+			}
+		}})
+	}
+	w.mapping(v, what, fields)
 	return d
 }
 
@@ -525,7 +539,7 @@ func (p *toolchainParser) lifecycle(what string, n, statusNode *yaml.Node, t Tar
 // crossCheck validates references between sections, which may come in any order.
 func (p *toolchainParser) crossCheck() {
 	t := p.t
-	names := []string{KernelName}
+	names := []string{KernelName, DistroName}
 	for name := range t.Toolchains {
 		names = append(names, name)
 	}
@@ -562,6 +576,11 @@ func (p *toolchainParser) checkAllow(name string, n *yaml.Node) {
 	switch {
 	case name == KernelName:
 		err = checkKernelVersion(n.Value)
+	case name == DistroName:
+		// An exception keeps an older suite: allow names the oldest one.
+		if !nameRe.MatchString(n.Value) {
+			err = fmt.Errorf("%q is not a Debian suite: write a codename such as bookworm", n.Value)
+		}
 	case IsModulePath(name):
 		err = checkModuleVersion(n.Value)
 	default:

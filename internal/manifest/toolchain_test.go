@@ -116,7 +116,11 @@ func TestParseErrors(t *testing.T) {
 		{"removal before deprecation", edit(t, `removal_date: "2027-03-15"`, `removal_date: "2026-01-01"`),
 			[]string{`toolchain.yaml:18:66: targets[2]: removal_date 2026-01-01 is not after deprecated_since 2026-09-15: give users time between the two`}},
 		{"exception for an unknown toolchain", edit(t, "{name: rust,", "{name: rustc,"),
-			[]string{`toolchain.yaml:6:14: policy.exceptions: "rustc" is not a toolchain: name one of go, kernel, rust or a module path from go.mod: did you mean "rust"?`}},
+			[]string{`toolchain.yaml:6:14: policy.exceptions: "rustc" is not a toolchain: name one of distro, go, kernel, rust or a module path from go.mod: did you mean "rust"?`}},
+		{"distro checked against another feed", edit(t, `mirror: "http://deb.debian.org/debian"}`, `mirror: "http://deb.debian.org/debian", feed: ubuntu}`),
+			[]string{`toolchain.yaml:11:87: distro.feed: unknown feed "ubuntu": the suite is checked against the Debian releases on the mirror, write feed: debian`}},
+		{"distro exception allow is not a codename", edit(t, `{name: rust, allow: "1.95.0"`, `{name: distro, allow: "Bookworm 12"`),
+			[]string{`toolchain.yaml:6:29: policy.exceptions: allow for distro: "Bookworm 12" is not a Debian suite: write a codename such as bookworm`}},
 		{"exception allow in the wrong format", edit(t, `allow: "1.95.0"`, `allow: "1.95"`),
 			[]string{`toolchain.yaml:6:27: policy.exceptions: allow for rust: "1.95" is not a release version: write MAJOR.MINOR.PATCH without prefix, e.g. "1.26.8"`}},
 		{"sha256 not 64 hex", edit(t, `sha256: "e849faf31ca3555757f3a8877cb01af92122f744f75d1f3102734651c4e14703"`, `sha256: "e849"`),
@@ -171,6 +175,28 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
 		})
+	}
+}
+
+// The distro suite is a pin like the others: feed: debian gates it, and an
+// exception named distro keeps an older suite.
+func TestParseDistroPin(t *testing.T) {
+	src := edit(t, `mirror: "http://deb.debian.org/debian"}`, `mirror: "http://deb.debian.org/debian", feed: debian}`)
+	src = strings.Replace(src, `{name: rust, allow: "1.95.0", until: "2027-01-31", reason: "msrv"}`,
+		`{name: rust, allow: "1.95.0", until: "2027-01-31", reason: "msrv"}`+"\n"+`    - {name: distro, allow: bullseye, until: "2027-01-31", reason: "lock first"}`, 1)
+	m, err := Parse("toolchain.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := m.Distro; d.Feed != FeedDebian || d.Suite != "bookworm" || d.Line != 12 {
+		t.Errorf("distro = %+v, want feed debian, suite bookworm on line 12", d)
+	}
+	if exc, ok := m.Policy.Exception(DistroName); !ok || exc.Allow != "bullseye" || exc.Line != 7 {
+		t.Errorf("distro exception = %+v, %v", exc, ok)
+	}
+	plain, err := Parse("toolchain.yaml", []byte(base))
+	if err != nil || plain.Distro.Feed != "" {
+		t.Errorf("without feed: the suite is not gated: %+v %v", plain.Distro, err)
 	}
 }
 

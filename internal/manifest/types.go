@@ -104,6 +104,11 @@ type Distro struct {
 	Name   string `yaml:"name"`
 	Suite  string `yaml:"suite"`
 	Mirror string `yaml:"mirror"`
+	// Feed is FeedDebian when the suite is gated by the release policy;
+	// only toolchain.yaml's distro may carry it (an image's suite follows it).
+	Feed string `yaml:"feed"`
+	// Line is where the suite is written, for the policy's file:line.
+	Line int `yaml:"-"`
 }
 
 // Builder is one builder image: the Debian packages a pipeline step needs.

@@ -98,6 +98,17 @@ func Bump(m *manifest.Toolchain, deps []Dependency, f *Feeds, asOf time.Time) (*
 			lts.Series(), lts.Raw, lts.Series()))
 	}
 
+	if m.Distro.Feed == manifest.FeedDebian {
+		dv, _, err := ev.distroVerdict()
+		if err != nil {
+			return nil, err
+		}
+		after[manifest.DistroName] = dv.status // unchanged until a person moves the suite
+		if dv.latest != "" && dv.latest != m.Distro.Suite {
+			plan.Notes = append(plan.Notes, fmt.Sprintf("a newer Debian release exists: %s; moving distro.suite is a deliberate change (builder and image packages, locks, kernel source), not a bump", dv.latest))
+		}
+	}
+
 	direct := map[string]bool{}
 	for _, d := range deps {
 		direct[d.Path] = true
@@ -109,6 +120,9 @@ func Bump(m *manifest.Toolchain, deps []Dependency, f *Feeds, asOf time.Time) (*
 			plan.Changes = append(plan.Changes, Change{Name: d.Path, Kind: KindModule, File: d.File, Line: d.Line,
 				Old: d.Version, New: v.target, Action: fmt.Sprintf("go get %s@%s", d.Path, v.target)})
 		}
+		if majors := ev.f.Majors[d.Path]; len(majors) > 0 {
+			plan.Notes = append(plan.Notes, fmt.Sprintf("%s has a newer major under %s; moving to it changes imports, so it is a deliberate change, not a bump", d.Path, majors[len(majors)-1].Path))
+		}
 	}
 
 	for _, exc := range m.Policy.Exceptions {
@@ -119,8 +133,12 @@ func Bump(m *manifest.Toolchain, deps []Dependency, f *Feeds, asOf time.Time) (*
 			ec.Drop, ec.Why = true, fmt.Sprintf("%s is within policy without it after this bump", exc.Name)
 		case known && exc.Name == manifest.KernelName:
 			ec.Why = "still needed until the kernel is bumped by hand"
+		case known && exc.Name == manifest.DistroName:
+			ec.Why = "still needed until distro.suite is moved by hand"
 		case known:
 			ec.Why = fmt.Sprintf("still needed: %s stays outside policy", exc.Name)
+		case exc.Name == manifest.DistroName:
+			ec.Drop, ec.Why = true, "the suite is not gated (distro has no feed: debian)"
 		case deps == nil:
 			ec.Why = "kept: go.mod was not read (--gomod none, or no go.mod beside the manifest), so nothing shows whether it is still needed"
 		case direct[exc.Name]:

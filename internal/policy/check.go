@@ -57,6 +57,10 @@ func Check(m *manifest.Toolchain, deps []Dependency, f *Feeds, asOf time.Time) (
 	}
 	add(ev.kernelRow())
 	matched := map[string]bool{manifest.KernelName: true}
+	if m.Distro.Feed == manifest.FeedDebian {
+		add(ev.distroRow())
+		matched[manifest.DistroName] = true
+	}
 	for name := range m.Toolchains {
 		matched[name] = true
 	}
@@ -345,7 +349,43 @@ func (ev *evaluator) moduleVerdict(d Dependency, ver string) (verdict, error) {
 	if IsPseudoVersion(pinned) && v.status != StatusViolation && newest != "" {
 		v.warn("%s is an untagged commit (pseudo-version): pin a release with go get %s@%s", ver, d.Path, newest)
 	}
+	majorRule(&v, d.Path, ev.f.Majors[d.Path], ev.lag)
 	return v, nil
+}
+
+// majorRule is N-<lag> over majors: a newer major is another module path
+// (cosign/v2 -> cosign/v3), invisible to the version list of the pinned
+// one. Majors count only when they have a stable release. Trailing by one
+// or more warns, since moving changes imports and APIs; more than lag is a
+// violation.
+func majorRule(v *verdict, path string, majors []ModuleMajor, lag int) {
+	type shipped struct {
+		path   string
+		newest string
+	}
+	var found []shipped
+	for _, mm := range majors {
+		var best string
+		var bestV *semver.Version
+		for _, x := range mm.Versions {
+			if x.Prerelease() == "" && x.Major() == mm.Major && (bestV == nil || x.Compare(bestV) > 0) {
+				best, bestV = x.Original(), x
+			}
+		}
+		if bestV != nil {
+			found = append(found, shipped{mm.Path, best})
+		}
+	}
+	if len(found) == 0 {
+		return
+	}
+	top := found[len(found)-1]
+	if len(found) > lag {
+		v.violate("%s is %s behind its newest major %s %s (N-%d allows trailing by at most %s): move to it (a new import path) or add an exception with an expiry",
+			path, plural(len(found), "major"), top.path, top.newest, lag, plural(lag, "major"))
+		return
+	}
+	v.warn("newer major available: %s %s (a new import path: imports and APIs change, so go get alone does not move to it)", top.path, top.newest)
 }
 
 func (ev *evaluator) moduleRow(d Dependency) (Row, error) {
@@ -402,6 +442,9 @@ func (ev *evaluator) applyException(exc manifest.Exception, status Status, why [
 func (ev *evaluator) orphanExceptionRow(exc manifest.Exception) Row {
 	row := Row{Name: exc.Name, Kind: KindException, Pinned: exc.Allow, File: ev.m.Path, Line: exc.Line, Status: StatusWarn}
 	row.Why = fmt.Sprintf("%s:%d: the exception names %s, which is not a direct dependency in go.mod: remove it", ev.m.Path, exc.Line, exc.Name)
+	if exc.Name == manifest.DistroName {
+		row.Why = fmt.Sprintf("%s:%d: the exception names distro, but the suite is not gated (distro has no feed: debian): add the feed or remove the exception", ev.m.Path, exc.Line)
+	}
 	if until, err := time.Parse(DateLayout, exc.Until); err == nil && ev.day.After(until) {
 		row.Status = StatusViolation
 		row.Why += fmt.Sprintf(" (it also expired on %s)", exc.Until)

@@ -34,15 +34,18 @@ type pins struct {
 	goV, rustV, kernel string
 }
 
-func (p pins) manifest(t *testing.T) *manifest.Toolchain {
-	t.Helper()
+func (p pins) source() string {
 	exc := p.exceptions
 	if exc == "" {
 		exc = "    []"
 		// "exceptions:\n    []" is a valid empty list.
 	}
-	src := fmt.Sprintf(tmpl, p.lag, exc, p.goV, p.rustV, p.kernel, p.kernel)
-	m, err := manifest.Parse("toolchain.yaml", []byte(src))
+	return fmt.Sprintf(tmpl, p.lag, exc, p.goV, p.rustV, p.kernel, p.kernel)
+}
+
+func (p pins) manifest(t *testing.T) *manifest.Toolchain {
+	t.Helper()
+	m, err := manifest.Parse("toolchain.yaml", []byte(p.source()))
 	if err != nil {
 		t.Fatalf("test manifest:\n%v", err)
 	}

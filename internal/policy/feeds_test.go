@@ -186,3 +186,33 @@ func TestLoadFeedsReportsEveryProblem(t *testing.T) {
 		t.Error("missing files are not ErrFeedUnavailable")
 	}
 }
+
+// TestSnapshotDebianAndMajors pins what the 2026-12-03 refresh says (see
+// testdata/feeds/README.md): the three Debian releases, and cosign's walk
+// ending at v4 where cobra's ends at v2.
+func TestSnapshotDebianAndMajors(t *testing.T) {
+	need := Need{Debian: true, Majors: []string{"github.com/sigstore/cosign/v2", "github.com/spf13/cobra", "gopkg.in/yaml.v3"}}
+	f, err := LoadFeeds(context.Background(), DirSource{Dir: snapshotDir}, need)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rels []string
+	for _, r := range f.Debian {
+		rels = append(rels, r.Suite+"="+r.Codename+"/"+r.Version+"@"+r.Date.Format(DateLayout))
+	}
+	if got := strings.Join(rels, " "); got != "stable=trixie/13.8@2026-11-21 oldstable=bookworm/12.15@2026-07-11 oldoldstable=bullseye/11.11@2025-08-09" {
+		t.Errorf("debian releases = %s", got)
+	}
+	cosign := f.Majors["github.com/sigstore/cosign/v2"]
+	if len(cosign) != 1 || cosign[0].Path != "github.com/sigstore/cosign/v3" || cosign[0].Major != 3 || len(cosign[0].Versions) != 3 || cosign[0].Versions[2].Original() != "v3.1.3" {
+		t.Errorf("cosign majors = %+v", cosign)
+	}
+	if m, ok := f.Majors["github.com/spf13/cobra"]; !ok || len(m) != 0 {
+		t.Errorf("cobra majors = %+v, %v; want none, recorded", m, ok)
+	}
+	for _, p := range []string{"github.com/sigstore/cosign/v4", "gopkg.in/yaml.v4", "github.com/spf13/cobra/v2"} {
+		if _, err := os.Stat(filepath.Join(snapshotDir, ModuleAbsentName(p))); err != nil {
+			t.Errorf("no absent record for %s: %v", p, err)
+		}
+	}
+}

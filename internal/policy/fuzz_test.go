@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The feed parsers read what upstream (or a --feeds directory) serves: any
@@ -107,6 +108,53 @@ func FuzzParseModuleList(f *testing.F) {
 			if v == nil || !strings.HasPrefix(v.Original(), "v") {
 				t.Fatalf("version %v", v)
 			}
+		}
+	})
+}
+
+func FuzzParseDebianRelease(f *testing.F) {
+	for _, s := range DebianSuites {
+		seedFile(f, DebianReleaseFile(s))
+	}
+	for _, name := range []string{"testing.Release", "bookworm.InRelease"} {
+		f.Add(debianFixture(f, name))
+	}
+	for _, s := range []string{"", "Origin: Debian\nSuite: stable\nCodename: trixie\nDate: Sat, 21 Nov 2026 09:15:44 UTC\n",
+		"Origin: Debian\nSuite: s\nCodename: c\nVersion: .\nDate: Sat, 21 Nov 2026 09:15:44 +0000\n",
+		"-----BEGIN PGP SIGNED MESSAGE-----\n\n- Origin: Debian\n-----BEGIN PGP SIGNATURE-----\n", " x\n", "Origin:\n\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := ParseDebianRelease(data)
+		if err != nil {
+			return
+		}
+		if !debianNameOK(r.Suite) || !debianNameOK(r.Codename) || r.Date.IsZero() || r.Date.Location() != time.UTC {
+			t.Fatalf("release %+v", r)
+		}
+		if (r.Version == "") != (r.Major == 0) || r.Major < 0 || r.Major > 999 {
+			t.Fatalf("version %q parsed as major %d", r.Version, r.Major)
+		}
+	})
+}
+
+func FuzzParseDebianSupport(f *testing.F) {
+	f.Add(debianCSV)
+	for _, s := range []string{"", "version,codename,series,created,release,eol,eol-lts,eol-elts\n", "version,codename,series,created,release,eol,eol-lts,eol-elts\n,Sid,sid,1993-08-16\n",
+		"version,codename,series,created,release,eol,eol-lts,eol-elts\n12,\"B\nx\",bookworm,2021-08-14,2023-06-10\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rows, err := ParseDebianSupport(data)
+		if err != nil {
+			return
+		}
+		seen := map[string]bool{}
+		for _, r := range rows {
+			if !debianNameOK(r.Series) || seen[r.Series] || r.Major() < 0 {
+				t.Fatalf("row %+v (seen twice: %v)", r, seen[r.Series])
+			}
+			seen[r.Series] = true
 		}
 	})
 }

@@ -53,6 +53,8 @@ func upstream(t *testing.T, delay time.Duration, missing string) (*httptest.Serv
 			body = read(KernelFeedFile)
 		case strings.HasSuffix(r.URL.Path, "/@v/list"):
 			body = read("modules" + r.URL.Path)
+		case strings.HasPrefix(r.URL.Path, "/debian/dists/") && strings.HasSuffix(r.URL.Path, "/Release"):
+			body = read(strings.TrimPrefix(r.URL.Path, "/"))
 		}
 		if body == nil || strings.Contains(r.URL.String(), missing) && missing != "" {
 			http.NotFound(w, r)
@@ -124,4 +126,32 @@ func TestLiveSourceFailures(t *testing.T) {
 			t.Errorf("error = %v", err)
 		}
 	})
+}
+
+// The Debian feed comes from the manifest's mirror, the archive the builds
+// install from, unless the source names one of its own.
+func TestLiveSourceReadsTheManifestsMirror(t *testing.T) {
+	_, client := upstream(t, 0, "")
+	need := Need{Debian: true, DebianMirror: "http://mirror.example/debian/"}
+	f, err := LoadFeeds(context.Background(), LiveSource{Client: client}, need)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range f.Debian {
+		got = append(got, r.Suite+"="+r.Codename)
+	}
+	if strings.Join(got, " ") != "stable=trixie oldstable=bookworm oldoldstable=bullseye" ||
+		f.Origin[DebianReleaseFile("oldstable")] != "http://mirror.example/debian/dists/oldstable/Release" {
+		t.Errorf("releases %v, origins %v", got, f.Origin)
+	}
+	f, err = LoadFeeds(context.Background(), LiveSource{Client: client, DebianMirror: "http://own.example/debian"}, need)
+	if err != nil || f.Origin[DebianReleaseFile("stable")] != "http://own.example/debian/dists/stable/Release" {
+		t.Errorf("a source's own mirror: %v %v", f.Origin, err)
+	}
+	_, client = upstream(t, 0, "oldoldstable")
+	_, err = LoadFeeds(context.Background(), LiveSource{Client: client}, Need{Debian: true})
+	if want := "debian oldoldstable feed: " + DefaultDebianMirror + "/dists/oldoldstable/Release answered 404 Not Found"; err == nil || err.Error() != want {
+		t.Errorf("got  %v\nwant %s", err, want)
+	}
 }

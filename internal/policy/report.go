@@ -24,6 +24,8 @@ const (
 const (
 	KindKernel = "kernel"
 	KindModule = "module"
+	// KindDistro is the distro suite's row (manifest.DistroName).
+	KindDistro = "debian"
 	// KindException is a row for an exception that matches no pin.
 	KindException = "exception"
 )

@@ -1,8 +1,10 @@
-// Package policy evaluates the pins in toolchain.yaml and the direct
-// dependencies in go.mod against upstream release data, read in upstream's
-// own formats (go.dev/dl JSON, rust-lang/rust RELEASES.md, kernel.org
-// releases.json, Go module proxy version lists). It is pure: the feeds and
-// the date of evaluation are inputs, and nothing here reads the clock.
+// Package policy evaluates the pins in toolchain.yaml (toolchains, kernel,
+// the Debian suite) and the direct dependencies in go.mod against upstream
+// release data, read in upstream's own formats (go.dev/dl JSON,
+// rust-lang/rust RELEASES.md, kernel.org releases.json, the Debian mirror's
+// dists/<suite>/Release files, Go module proxy version lists, including
+// those of newer majors under /vN). It is pure: the feeds and the date of
+// evaluation are inputs, and nothing here reads the clock.
 package policy
 
 import (
