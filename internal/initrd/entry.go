@@ -76,8 +76,10 @@ func kindFromMode(mode uint32) Kind {
 // PermMask keeps permission, setuid, setgid and sticky bits.
 const PermMask = 0o7777
 
-// Entry is one file of the tree. Path is relative to the initrd root, clean,
-// slash-separated, without a leading "/" or "./".
+// Entry is one record of the tree: path, type, mode, owner, link target and where
+// the bytes come from, the shape of u-root's cpio.Record. Path is relative to the
+// root, clean, slash-separated, without a leading "/" or "./". The same record type
+// is written as newc (WriteNewc) and, by internal/rootfs, as the rootfs tarball.
 type Entry struct {
 	Path     string
 	Kind     Kind
@@ -89,9 +91,13 @@ type Entry struct {
 	Linkname string
 	// Major and Minor are a device node's numbers (rdev).
 	Major, Minor uint32
+	// Xattrs are extended attributes as tar PAX records ("SCHILY.xattr.<name>"):
+	// file capabilities and ACLs a rootfs tarball carries. newc has no place for
+	// them, so WriteNewc leaves them out.
+	Xattrs map[string]string
+	// Data is where a regular file's bytes come from; nil is an empty file.
+	Data Content
 
-	// content is where a regular file's bytes come from.
-	content content
 	// link groups hardlinked regular files: entries sharing one pointer are
 	// names of the same inode and are written with one inode number.
 	link *hardlink
@@ -100,43 +106,70 @@ type Entry struct {
 // hardlink is the identity of a multiply-linked file.
 type hardlink struct{ id int }
 
-// content opens a regular file's bytes.
-type content interface {
-	open() (io.ReadCloser, error)
-	// describe names the source in errors.
-	describe() string
+// Hardlink identifies the inode a regular file shares with its other names (see
+// Tree.AddHardlink): entries with the same non-zero value are one file. It is 0 for
+// a file with one name.
+func (e *Entry) Hardlink() int {
+	if e.link == nil {
+		return 0
+	}
+	return e.link.id
 }
 
-// bytesContent is content held in memory (tar input, generated files).
-type bytesContent []byte
+// Content opens a regular file's bytes. A tree holds where the bytes are, not the
+// bytes, so a large tree is read once, when it is written.
+type Content interface {
+	Open() (io.ReadCloser, error)
+	// String names the source in errors.
+	String() string
+}
 
-func (b bytesContent) open() (io.ReadCloser, error) {
+// BytesContent is content held in memory (tar input, generated files).
+type BytesContent []byte
+
+// Open reads the bytes.
+func (b BytesContent) Open() (io.ReadCloser, error) {
 	return io.NopCloser(bytes.NewReader(b)), nil
 }
-func (b bytesContent) describe() string { return "in-memory content" }
+func (b BytesContent) String() string { return "in-memory content" }
 
-// hostFile is content read from the host at write time, so a large tree is
-// never held in memory.
-type hostFile string
+// HostFile is content read from a host file at write time.
+type HostFile string
 
-func (h hostFile) open() (io.ReadCloser, error) { return os.Open(string(h)) }
-func (h hostFile) describe() string             { return string(h) }
+// Open opens the file.
+func (h HostFile) Open() (io.ReadCloser, error) { return os.Open(string(h)) }
+func (h HostFile) String() string               { return string(h) }
+
+// SectionContent is n bytes at Off of R: a member of a tarball on disk, read in
+// place (internal/rootfs reads mmdebstrap's output so).
+type SectionContent struct {
+	R      io.ReaderAt
+	Off, N int64
+	// Name names the source in errors.
+	Name string
+}
+
+// Open returns a reader of the section.
+func (s SectionContent) Open() (io.ReadCloser, error) {
+	return io.NopCloser(io.NewSectionReader(s.R, s.Off, s.N)), nil
+}
+func (s SectionContent) String() string { return s.Name }
 
 // Open returns a reader of a regular file's content.
 func (e *Entry) Open() (io.ReadCloser, error) {
 	if e.Kind != KindRegular {
 		return nil, fmt.Errorf("%s is a %s, not a regular file", e.Path, e.Kind)
 	}
-	if e.content == nil {
+	if e.Data == nil {
 		return io.NopCloser(bytes.NewReader(nil)), nil
 	}
-	return e.content.open()
+	return e.Data.Open()
 }
 
 // source describes where a regular file's bytes come from, for errors.
 func (e *Entry) source() string {
-	if e.content == nil {
+	if e.Data == nil {
 		return "empty"
 	}
-	return e.content.describe()
+	return e.Data.String()
 }

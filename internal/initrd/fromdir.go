@@ -69,7 +69,7 @@ func FromDir(root string) (*Tree, error) {
 		case mode.IsRegular():
 			e.Kind = KindRegular
 			e.Size = info.Size()
-			e.content = hostFile(hostPath)
+			e.Data = HostFile(hostPath)
 			if sys.Nlink > 1 {
 				key := devIno{uint64(sys.Dev), uint64(sys.Ino)}
 				if seen[key] == nil {

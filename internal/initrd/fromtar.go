@@ -50,7 +50,7 @@ func FromTar(r io.Reader, limits Limits) (*Tree, error) {
 			if _, err := io.ReadFull(tr, data); err != nil {
 				return nil, fmt.Errorf("tar member #%d %s: read content: %w", n, p, truncated(err))
 			}
-			err = t.add(&Entry{Path: p, Kind: KindRegular, Perm: perm, Size: h.Size, content: bytesContent(data)})
+			err = t.add(&Entry{Path: p, Kind: KindRegular, Perm: perm, Size: h.Size, Data: BytesContent(data)})
 		case tar.TypeDir:
 			err = t.add(&Entry{Path: p, Kind: KindDir, Perm: perm})
 		case tar.TypeSymlink:

@@ -132,6 +132,36 @@ func (t *Tree) Remove(p string) error {
 	return nil
 }
 
+// Add adds a copy of the record e as it is: owner, mode, extended attributes and
+// content source kept (FromTar and the Add* helpers drop or fix them; a rootfs keeps
+// what dpkg left). Path may be in any form CleanPath accepts. A hardlink is made with
+// AddHardlink, not here.
+func (t *Tree) Add(e *Entry) error {
+	c, err := CleanPath(e.Path)
+	if err != nil {
+		return err
+	}
+	r := *e
+	r.Path, r.Perm, r.link = c, e.Perm&PermMask, nil
+	switch r.Kind {
+	case KindRegular, KindDir, KindFifo, KindSocket:
+	case KindCharDev, KindBlockDev:
+	case KindSymlink:
+		if r.Linkname == "" {
+			return fmt.Errorf("symlink %s has an empty target", c)
+		}
+		if strings.IndexByte(r.Linkname, 0) >= 0 || len(r.Linkname)+1 > newcMaxName {
+			return fmt.Errorf("symlink %s: target %.40q... has a NUL byte or is longer than PATH_MAX", c, r.Linkname)
+		}
+	default:
+		return fmt.Errorf("%s: unknown entry kind %s", c, r.Kind)
+	}
+	if r.Kind != KindRegular && (r.Size != 0 || r.Data != nil) {
+		return fmt.Errorf("%s: a %s has no content", c, r.Kind)
+	}
+	return t.add(&r)
+}
+
 // AddDir adds (or re-moded) a directory.
 func (t *Tree) AddDir(p string, perm uint32) error {
 	c, err := CleanPath(p)
@@ -147,7 +177,7 @@ func (t *Tree) AddFile(p string, perm uint32, data []byte) error {
 	if err != nil {
 		return err
 	}
-	return t.add(&Entry{Path: c, Kind: KindRegular, Perm: perm & PermMask, Size: int64(len(data)), content: bytesContent(data)})
+	return t.add(&Entry{Path: c, Kind: KindRegular, Perm: perm & PermMask, Size: int64(len(data)), Data: BytesContent(data)})
 }
 
 // AddHostFile adds a regular file whose bytes are read from hostPath when the
@@ -157,7 +187,7 @@ func (t *Tree) AddHostFile(p string, perm uint32, hostPath string, size int64) e
 	if err != nil {
 		return err
 	}
-	return t.add(&Entry{Path: c, Kind: KindRegular, Perm: perm & PermMask, Size: size, content: hostFile(hostPath)})
+	return t.add(&Entry{Path: c, Kind: KindRegular, Perm: perm & PermMask, Size: size, Data: HostFile(hostPath)})
 }
 
 // AddSymlink adds a symlink; the target is checked by Validate, not here, so
@@ -235,6 +265,9 @@ const maxSymlinkHops = 40
 // errNotFound is wrapped by Resolve when a path component is missing.
 var errNotFound = errors.New("not in the tree")
 
+// errRoot is wrapped by Resolve when a path leads back to the root.
+var errRoot = errors.New("it resolves to the root directory")
+
 // Resolve follows symlinks in every component of p the way the guest kernel
 // would inside the initrd: absolute targets start at the initrd root and ".."
 // stops at the root. It returns the final path and its entry; when a
@@ -285,8 +318,31 @@ func (t *Tree) Resolve(p string) (string, *Entry, error) {
 		todo = append(target, todo...)
 	}
 	if len(done) == 0 {
-		return "", nil, fmt.Errorf("resolve %s: it resolves to the root directory", c)
+		return "", nil, fmt.Errorf("resolve %s: %w", c, errRoot)
 	}
 	final := path.Join(done...)
 	return final, t.entries[final], nil
+}
+
+// ResolveDir returns where an entry under dir lands once the symlinks in dir are
+// followed (Resolve): an overlay's lib/x goes to usr/lib/x on a merged-/usr tree.
+// Missing components are kept as they are, since they will be created as
+// directories; "" (or ".") and a dir that leads back to the root give "". A
+// component that is neither a directory nor a symlink is an error.
+func (t *Tree) ResolveDir(dir string) (string, error) {
+	if dir == "" || dir == "." {
+		return "", nil
+	}
+	p, e, err := t.Resolve(dir)
+	switch {
+	case errors.Is(err, errNotFound):
+		return p, nil
+	case errors.Is(err, errRoot):
+		return "", nil
+	case err != nil:
+		return "", err
+	case e.Kind != KindDir:
+		return "", fmt.Errorf("resolve %s: %s is a %s, not a directory", dir, p, e.Kind)
+	}
+	return p, nil
 }

@@ -1,4 +1,4 @@
-package build
+package rootfs
 
 import (
 	"archive/tar"
@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"github.com/guestforge/guestforge/internal/initrd"
+	"github.com/guestforge/guestforge/internal/rootfs/rootfstest"
 )
 
 // The finished tarball, its stats and the initrd packed from it are pinned by digest
-// for a fixed input. The digests were computed before rootfs finishing moved out of
+// for a fixed input. The digests were computed on main at a3e49f1, before rootfs finishing moved out of
 // internal/build onto the one tree type (issue 15): a change to any byte of a finished
 // rootfs or its initrd fails here, whoever makes it. Update a digest only for a change
 // that means to alter the output, and say so in the commit.
@@ -40,9 +41,9 @@ func TestFinishedRootfsPinnedDigests(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			fx := pinnedFixture(t)
-			spec := fx.spec(c.mode)
+			spec := fixtureSpec(fx, c.mode)
 			spec.Delete = append(spec.Delete, c.delete...)
-			raw := writeRaw(t, pinnedRaw(), time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
+			raw := rootfstest.WriteRaw(t, pinnedRaw(), time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
 			out, st := finish(t, raw, spec)
 			tarball := filepath.Join(t.TempDir(), "rootfs.tar")
 			if err := os.WriteFile(tarball, out, 0o644); err != nil {
@@ -76,30 +77,30 @@ func TestFinishedRootfsPinnedDigests(t *testing.T) {
 
 // pinnedRaw is rawRootfs with the member kinds and modes it lacks: a block device, a
 // fifo, and a symlink whose mode is not 0777 (finishing keeps the mode it was given).
-func pinnedRaw() []rawEntry {
-	return append(rawRootfs(),
-		rawEntry{hdr: tar.Header{Typeflag: tar.TypeBlock, Name: "./dev/vda", Mode: 0o660, Gid: 6, Devmajor: 254, Devminor: 0}},
-		rawEntry{hdr: tar.Header{Typeflag: tar.TypeDir, Name: "./run/", Mode: 0o755}},
-		rawEntry{hdr: tar.Header{Typeflag: tar.TypeFifo, Name: "./run/initctl", Mode: 0o600}},
-		rawEntry{hdr: tar.Header{Typeflag: tar.TypeSymlink, Name: "./usr/bin/awk", Linkname: "/etc/alternatives/awk", Mode: 0o755, Uid: 7}},
+func pinnedRaw() []rootfstest.Member {
+	return append(rootfstest.Raw(),
+		rootfstest.Member{Hdr: tar.Header{Typeflag: tar.TypeBlock, Name: "./dev/vda", Mode: 0o660, Gid: 6, Devmajor: 254, Devminor: 0}},
+		rootfstest.Member{Hdr: tar.Header{Typeflag: tar.TypeDir, Name: "./run/", Mode: 0o755}},
+		rootfstest.Member{Hdr: tar.Header{Typeflag: tar.TypeFifo, Name: "./run/initctl", Mode: 0o600}},
+		rootfstest.Member{Hdr: tar.Header{Typeflag: tar.TypeSymlink, Name: "./usr/bin/awk", Linkname: "/etc/alternatives/awk", Mode: 0o755, Uid: 7}},
 	)
 }
 
 // pinnedFixture is newFinishFixture with every mode set explicitly, so the umask of
 // the test run cannot reach the digests.
-func pinnedFixture(t *testing.T) finishFixture {
+func pinnedFixture(t *testing.T) rootfstest.Fixture {
 	t.Helper()
-	fx := newFinishFixture(t)
+	fx := rootfstest.NewFixture(t)
 	for _, p := range []string{"etc/hostname", "lib/systemd/system/extra.service"} {
-		if err := os.Chmod(filepath.Join(fx.overlay, p), 0o644); err != nil {
+		if err := os.Chmod(filepath.Join(fx.Overlay, p), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// An overlay symlink, and an overlay file through the bin -> usr/bin link.
-	if err := os.Symlink("/dev/null", filepath.Join(fx.overlay, "etc", "motd")); err != nil {
+	if err := os.Symlink("/dev/null", filepath.Join(fx.Overlay, "etc", "motd")); err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(fx.overlay, "bin")
+	bin := filepath.Join(fx.Overlay, "bin")
 	if err := os.Mkdir(bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
