@@ -12,25 +12,43 @@
 package initrd
 
 import (
-	"bytes"
-	"fmt"
-	"io"
-	"os"
+	"github.com/guestforge/guestforge/internal/fstree"
 )
 
-// Kind is the file type of an entry.
-type Kind uint8
+// The tree an initrd is made of is internal/fstree's, the same one rootfs finishing
+// uses; these names keep the package's API whole.
+type (
+	// Tree is the normalised content of an initrd (fstree.Tree).
+	Tree = fstree.Tree
+	// Entry is one record of the tree (fstree.Entry).
+	Entry = fstree.Entry
+	// Kind is the file type of an entry (fstree.Kind).
+	Kind = fstree.Kind
+)
 
-// Entry kinds, each with the newc mode type bits it is written with.
+// Entry kinds, each written with the newc mode type bits of typeBits.
 const (
-	KindRegular Kind = iota + 1
-	KindDir
-	KindSymlink
-	KindCharDev
-	KindBlockDev
-	KindFifo
-	KindSocket
+	KindRegular  = fstree.KindRegular
+	KindDir      = fstree.KindDir
+	KindSymlink  = fstree.KindSymlink
+	KindCharDev  = fstree.KindCharDev
+	KindBlockDev = fstree.KindBlockDev
+	KindFifo     = fstree.KindFifo
+	KindSocket   = fstree.KindSocket
 )
+
+// PermMask keeps permission, setuid, setgid and sticky bits.
+const PermMask = fstree.PermMask
+
+// ParentPerm is the mode of directories created because an entry needed a parent
+// the input did not list.
+const ParentPerm = fstree.ParentPerm
+
+// NewTree returns an empty tree.
+func NewTree() *Tree { return fstree.New() }
+
+// CleanPath turns an archive or tree path into the form entries use (fstree.CleanPath).
+func CleanPath(p string) (string, error) { return fstree.CleanPath(p) }
 
 // typeBits are the S_IFMT bits newc stores in c_mode.
 var typeBits = map[Kind]uint32{
@@ -43,26 +61,6 @@ var typeBits = map[Kind]uint32{
 	KindSocket:   0o140000,
 }
 
-func (k Kind) String() string {
-	switch k {
-	case KindRegular:
-		return "file"
-	case KindDir:
-		return "directory"
-	case KindSymlink:
-		return "symlink"
-	case KindCharDev:
-		return "character device"
-	case KindBlockDev:
-		return "block device"
-	case KindFifo:
-		return "fifo"
-	case KindSocket:
-		return "socket"
-	}
-	return fmt.Sprintf("kind(%d)", uint8(k))
-}
-
 // kindFromMode maps S_IFMT bits back to a Kind (0 when unknown).
 func kindFromMode(mode uint32) Kind {
 	for k, bits := range typeBits {
@@ -71,105 +69,4 @@ func kindFromMode(mode uint32) Kind {
 		}
 	}
 	return 0
-}
-
-// PermMask keeps permission, setuid, setgid and sticky bits.
-const PermMask = 0o7777
-
-// Entry is one record of the tree: path, type, mode, owner, link target and where
-// the bytes come from, the shape of u-root's cpio.Record. Path is relative to the
-// root, clean, slash-separated, without a leading "/" or "./". The same record type
-// is written as newc (WriteNewc) and, by internal/rootfs, as the rootfs tarball.
-type Entry struct {
-	Path     string
-	Kind     Kind
-	Perm     uint32 // PermMask bits
-	UID, GID uint32
-	// Size is the content length of a regular file.
-	Size int64
-	// Linkname is a symlink's target, stored verbatim.
-	Linkname string
-	// Major and Minor are a device node's numbers (rdev).
-	Major, Minor uint32
-	// Xattrs are extended attributes as tar PAX records ("SCHILY.xattr.<name>"):
-	// file capabilities and ACLs a rootfs tarball carries. newc has no place for
-	// them, so WriteNewc leaves them out.
-	Xattrs map[string]string
-	// Data is where a regular file's bytes come from; nil is an empty file.
-	Data Content
-
-	// link groups hardlinked regular files: entries sharing one pointer are
-	// names of the same inode and are written with one inode number.
-	link *hardlink
-}
-
-// hardlink is the identity of a multiply-linked file.
-type hardlink struct{ id int }
-
-// Hardlink identifies the inode a regular file shares with its other names (see
-// Tree.AddHardlink): entries with the same non-zero value are one file. It is 0 for
-// a file with one name.
-func (e *Entry) Hardlink() int {
-	if e.link == nil {
-		return 0
-	}
-	return e.link.id
-}
-
-// Content opens a regular file's bytes. A tree holds where the bytes are, not the
-// bytes, so a large tree is read once, when it is written.
-type Content interface {
-	Open() (io.ReadCloser, error)
-	// String names the source in errors.
-	String() string
-}
-
-// BytesContent is content held in memory (tar input, generated files).
-type BytesContent []byte
-
-// Open reads the bytes.
-func (b BytesContent) Open() (io.ReadCloser, error) {
-	return io.NopCloser(bytes.NewReader(b)), nil
-}
-func (b BytesContent) String() string { return "in-memory content" }
-
-// HostFile is content read from a host file at write time.
-type HostFile string
-
-// Open opens the file.
-func (h HostFile) Open() (io.ReadCloser, error) { return os.Open(string(h)) }
-func (h HostFile) String() string               { return string(h) }
-
-// SectionContent is n bytes at Off of R: a member of a tarball on disk, read in
-// place (internal/rootfs reads mmdebstrap's output so).
-type SectionContent struct {
-	R      io.ReaderAt
-	Off, N int64
-	// Name names the source in errors.
-	Name string
-}
-
-// Open returns a reader of the section.
-func (s SectionContent) Open() (io.ReadCloser, error) {
-	return io.NopCloser(io.NewSectionReader(s.R, s.Off, s.N)), nil
-}
-func (s SectionContent) String() string { return s.Name }
-
-// Open returns a reader of a regular file's content.
-func (e *Entry) Open() (io.ReadCloser, error) {
-	if e.Kind != KindRegular {
-		return nil, fmt.Errorf("%s is a %s, not a regular file", e.Path, e.Kind)
-	}
-	if e.Data == nil {
-		return io.NopCloser(bytes.NewReader(nil)), nil
-	}
-	return e.Data.Open()
-}
-
-// source describes where a regular file's bytes come from, for errors.
-func (e *Entry) source() string {
-	if e.Data == nil {
-		return "empty"
-	}
-	return e.Data.String()
 }

@@ -1,5 +1,6 @@
 // Package rootfs finishes an image's root filesystem: it reads mmdebstrap's raw
-// tarball onto the one tree type (internal/initrd's Tree of Entry records), drops
+// tarball onto the one tree type (internal/fstree's records, the tree the initrd is
+// made of too), drops
 // the per-build state and the image's delete: paths, lays the overlay and Kata's
 // guest conventions over it (the agent at /usr/bin/kata-agent, kata-agent.service,
 // kata-containers.target, /sbin/init -> the agent, wired by initrd.ApplyInit, so an

@@ -7,14 +7,14 @@ import (
 	"path"
 	"path/filepath"
 
-	"github.com/guestforge/guestforge/internal/initrd"
+	"github.com/guestforge/guestforge/internal/fstree"
 )
 
 // overlay copies the files/ directory over the tree: root-owned, permissions as on
 // disk (git keeps only the executable bit), parents resolved through the tree's
 // symlinks (Tree.ResolveDir), so a file under lib/ lands in usr/lib on a merged-/usr
 // Debian. WalkDir follows no symlink, so the walk stays inside dir.
-func overlay(t *initrd.Tree, dir string) error {
+func overlay(t *fstree.Tree, dir string) error {
 	return filepath.WalkDir(dir, func(host string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -33,30 +33,30 @@ func overlay(t *initrd.Tree, dir string) error {
 		}
 		name := path.Join(parent, path.Base(filepath.ToSlash(rel)))
 		perm := uint32(info.Mode().Perm())
-		var e *initrd.Entry
+		var e *fstree.Entry
 		switch {
 		case info.Mode().IsRegular():
-			e = &initrd.Entry{Path: name, Kind: initrd.KindRegular, Perm: perm, Size: info.Size(), Data: initrd.HostFile(host)}
+			e = &fstree.Entry{Path: name, Kind: fstree.KindRegular, Perm: perm, Size: info.Size(), Data: fstree.HostFile(host)}
 		case info.IsDir():
 			// lib/ in the overlay is the rootfs's lib -> usr/lib: follow the link.
 			if name, err = t.ResolveDir(name); err != nil {
 				return fmt.Errorf("%s: %w", rel, err)
 			}
-			if old, ok := t.Lookup(name); ok && old.Kind == initrd.KindDir {
+			if old, ok := t.Lookup(name); ok && old.Kind == fstree.KindDir {
 				return nil // the rootfs's directory keeps its owner and mode
 			}
-			e = &initrd.Entry{Path: name, Kind: initrd.KindDir, Perm: perm}
+			e = &fstree.Entry{Path: name, Kind: fstree.KindDir, Perm: perm}
 		case info.Mode()&fs.ModeSymlink != 0:
 			target, err := os.Readlink(host)
 			if err != nil {
 				return err
 			}
-			e = &initrd.Entry{Path: name, Kind: initrd.KindSymlink, Perm: 0o777, Linkname: target}
+			e = &fstree.Entry{Path: name, Kind: fstree.KindSymlink, Perm: 0o777, Linkname: target}
 		default:
 			return fmt.Errorf("%s is a %s: an overlay holds files, directories and symlinks only", rel, info.Mode().Type())
 		}
 		// A file or link of the overlay replaces a directory of the rootfs whole.
-		if old, ok := t.Lookup(name); ok && old.Kind == initrd.KindDir && e.Kind != initrd.KindDir {
+		if old, ok := t.Lookup(name); ok && old.Kind == fstree.KindDir && e.Kind != fstree.KindDir {
 			if err := t.Remove(name); err != nil {
 				return fmt.Errorf("%s: %w", rel, err)
 			}

@@ -8,6 +8,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/guestforge/guestforge/internal/fstree"
 	"github.com/guestforge/guestforge/internal/initrd"
 )
 
@@ -30,12 +31,12 @@ func (o *offsetReader) Read(p []byte) (int, error) {
 var maxEntries = initrd.DefaultLimits.MaxEntries
 
 // readRaw reads mmdebstrap's tarball into a tree. Regular files are read in place
-// later (initrd.SectionContent), so the tarball is never held in memory. Owners, modes
+// later (fstree.SectionContent), so the tarball is never held in memory. Owners, modes
 // and extended attributes are kept; times and user and group names are dropped.
 // Hardlinked names share their inode's record, so a group keeps its bytes even when
 // the name the tarball linked them to is deleted.
-func readRaw(raw io.ReaderAt, size int64) (*initrd.Tree, error) {
-	t := initrd.NewTree()
+func readRaw(raw io.ReaderAt, size int64) (*fstree.Tree, error) {
+	t := fstree.New()
 	or := &offsetReader{r: io.NewSectionReader(raw, 0, size)}
 	tr := tar.NewReader(or)
 	for n := 1; ; n++ {
@@ -61,18 +62,18 @@ func readRaw(raw io.ReaderAt, size int64) (*initrd.Tree, error) {
 				return nil, fmt.Errorf("member #%d %s: sparse files are not supported", n, name)
 			}
 		}
-		e := &initrd.Entry{Path: name, Perm: uint32(h.Mode & initrd.PermMask), UID: uint32(h.Uid), GID: uint32(h.Gid),
+		e := &fstree.Entry{Path: name, Perm: uint32(h.Mode & fstree.PermMask), UID: uint32(h.Uid), GID: uint32(h.Gid),
 			Xattrs: keptXattrs(h.PAXRecords)}
 		switch h.Typeflag {
 		case tar.TypeReg:
-			e.Kind, e.Size = initrd.KindRegular, h.Size
-			e.Data = initrd.SectionContent{R: raw, Off: or.off, N: h.Size, Name: fmt.Sprintf("mmdebstrap tarball member #%d", n)}
+			e.Kind, e.Size = fstree.KindRegular, h.Size
+			e.Data = fstree.SectionContent{R: raw, Off: or.off, N: h.Size, Name: fmt.Sprintf("mmdebstrap tarball member #%d", n)}
 		case tar.TypeLink:
 			target, err := cleanRel(h.Linkname)
 			if err != nil {
 				return nil, fmt.Errorf("member #%d %s: hardlink: %w", n, name, err)
 			}
-			if orig, ok := t.Lookup(target); !ok || orig.Kind != initrd.KindRegular {
+			if orig, ok := t.Lookup(target); !ok || orig.Kind != fstree.KindRegular {
 				return nil, fmt.Errorf("member #%d %s: hardlink to %s, which is not an earlier regular file", n, name, target)
 			}
 			// The new name takes the inode's record: content, owner, mode, xattrs.
@@ -81,20 +82,20 @@ func readRaw(raw io.ReaderAt, size int64) (*initrd.Tree, error) {
 			}
 			continue
 		case tar.TypeDir:
-			e.Kind = initrd.KindDir
+			e.Kind = fstree.KindDir
 		case tar.TypeSymlink:
 			if h.Linkname == "" {
 				return nil, fmt.Errorf("member #%d %s: symlink with an empty target", n, name)
 			}
-			e.Kind, e.Linkname = initrd.KindSymlink, h.Linkname
+			e.Kind, e.Linkname = fstree.KindSymlink, h.Linkname
 		case tar.TypeChar, tar.TypeBlock:
-			e.Kind = initrd.KindCharDev
+			e.Kind = fstree.KindCharDev
 			if h.Typeflag == tar.TypeBlock {
-				e.Kind = initrd.KindBlockDev
+				e.Kind = fstree.KindBlockDev
 			}
 			e.Major, e.Minor = uint32(h.Devmajor), uint32(h.Devminor)
 		case tar.TypeFifo:
-			e.Kind = initrd.KindFifo
+			e.Kind = fstree.KindFifo
 		default:
 			return nil, fmt.Errorf("member #%d %s: unsupported tar entry type %q", n, name, h.Typeflag)
 		}

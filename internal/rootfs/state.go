@@ -3,7 +3,7 @@ package rootfs
 import (
 	"path"
 
-	"github.com/guestforge/guestforge/internal/initrd"
+	"github.com/guestforge/guestforge/internal/fstree"
 )
 
 // stateRule is one kind of per-build state: a path (path.Match pattern, relative to
@@ -51,7 +51,7 @@ var stateRules = []stateRule{
 }
 
 // removeState drops what stateRules name and returns each removed path with its reason.
-func removeState(t *initrd.Tree) ([]string, error) {
+func removeState(t *fstree.Tree) ([]string, error) {
 	var removed []string
 	for _, e := range t.Entries() {
 		if _, ok := t.Lookup(e.Path); !ok {
@@ -61,7 +61,7 @@ func removeState(t *initrd.Tree) ([]string, error) {
 			if ok, _ := path.Match(r.pattern, e.Path); !ok {
 				continue
 			}
-			if r.logs && (e.Kind != initrd.KindRegular || e.Size == 0) {
+			if r.logs && (e.Kind != fstree.KindRegular || e.Size == 0) {
 				break
 			}
 			if err := t.Remove(e.Path); err != nil {

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/guestforge/guestforge/internal/initrd"
+	"github.com/guestforge/guestforge/internal/fstree"
 )
 
 // Stats describes a finished rootfs; the disk image is sized from it.
@@ -44,17 +44,17 @@ func statsOf(members []member) Stats {
 		// An ext4 directory entry is 8 bytes plus the name, rounded to 4.
 		children[parent] += 8 + int64((len(path.Base(e.Path))+3)&^3)
 		switch {
-		case e.Kind == initrd.KindRegular && m.linkTo != "":
+		case e.Kind == fstree.KindRegular && m.linkTo != "":
 			st.Files++ // another name of an inode counted already
-		case e.Kind == initrd.KindRegular:
+		case e.Kind == fstree.KindRegular:
 			st.Files++
 			st.ContentBytes += e.Size
 			st.DataBlocks += (e.Size + 4095) / 4096
 			comps := strings.Split(e.Path, "/")
 			usage[strings.Join(comps[:min(len(comps)-1, 3)], "/")] += e.Size
-		case e.Kind == initrd.KindDir:
+		case e.Kind == fstree.KindDir:
 			st.Dirs++
-		case e.Kind == initrd.KindSymlink:
+		case e.Kind == fstree.KindSymlink:
 			st.Symlinks++
 			if len(e.Linkname) >= 60 {
 				st.LongSymlinks++

@@ -7,13 +7,13 @@ import (
 	"slices"
 	"time"
 
-	"github.com/guestforge/guestforge/internal/initrd"
+	"github.com/guestforge/guestforge/internal/fstree"
 )
 
 // ComparePaths orders paths component by component ("/" sorts before every other
 // byte), so a directory's entries follow it directly: etc/ca-certificates/update.d
 // before etc/ca-certificates.conf. GNU tar sets a directory's mtime once it sees an
-// entry outside it; in plain byte order (initrd.Tree.Entries, newc's order) it would
+// entry outside it; in plain byte order (fstree.Tree.Entries, newc's order) it would
 // see one too early and the later entries would touch the directory again.
 func ComparePaths(a, b string) int {
 	for i := 0; i < len(a) && i < len(b); i++ {
@@ -35,21 +35,21 @@ func ComparePaths(a, b string) int {
 // member is one tarball entry: a tree record, and for every name of a hardlinked
 // file but the first, the name that carries the bytes.
 type member struct {
-	e      *initrd.Entry
+	e      *fstree.Entry
 	linkTo string
 }
 
 // layout returns the tree's records in archive order (ComparePaths) with hardlink
 // groups settled: the first name in that order carries the content, the others link
 // to it. A group whose original name was deleted keeps its content that way too.
-func layout(t *initrd.Tree) []member {
+func layout(t *fstree.Tree) []member {
 	entries := t.Entries()
-	slices.SortFunc(entries, func(a, b *initrd.Entry) int { return ComparePaths(a.Path, b.Path) })
+	slices.SortFunc(entries, func(a, b *fstree.Entry) int { return ComparePaths(a.Path, b.Path) })
 	first := map[int]string{}
 	out := make([]member, 0, len(entries))
 	for _, e := range entries {
 		m := member{e: e}
-		if id := e.Hardlink(); id != 0 && e.Kind == initrd.KindRegular {
+		if id := e.Hardlink(); id != 0 && e.Kind == fstree.KindRegular {
 			if f, ok := first[id]; ok {
 				m.linkTo = f
 			} else {
@@ -66,20 +66,20 @@ func (m member) header() (tar.Header, error) {
 	e := m.e
 	h := tar.Header{Name: e.Path, Mode: int64(e.Perm), Uid: int(e.UID), Gid: int(e.GID), PAXRecords: e.Xattrs}
 	switch e.Kind {
-	case initrd.KindRegular:
+	case fstree.KindRegular:
 		h.Typeflag, h.Size = tar.TypeReg, e.Size
 		if m.linkTo != "" {
 			h.Typeflag, h.Linkname, h.Size = tar.TypeLink, m.linkTo, 0
 		}
-	case initrd.KindDir:
+	case fstree.KindDir:
 		h.Typeflag = tar.TypeDir
-	case initrd.KindSymlink:
+	case fstree.KindSymlink:
 		h.Typeflag, h.Linkname = tar.TypeSymlink, e.Linkname
-	case initrd.KindCharDev:
+	case fstree.KindCharDev:
 		h.Typeflag, h.Devmajor, h.Devminor = tar.TypeChar, int64(e.Major), int64(e.Minor)
-	case initrd.KindBlockDev:
+	case fstree.KindBlockDev:
 		h.Typeflag, h.Devmajor, h.Devminor = tar.TypeBlock, int64(e.Major), int64(e.Minor)
-	case initrd.KindFifo:
+	case fstree.KindFifo:
 		h.Typeflag = tar.TypeFifo
 	default:
 		return h, fmt.Errorf("%s is a %s, which a rootfs tarball does not take", e.Path, e.Kind)

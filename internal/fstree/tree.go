@@ -1,4 +1,4 @@
-package initrd
+package fstree
 
 import (
 	"errors"
@@ -8,23 +8,27 @@ import (
 	"strings"
 )
 
+// PathMax is Linux's PATH_MAX, the terminating NUL included: the longest symlink
+// target the kernel reads.
+const PathMax = 4096
+
 // ParentPerm is the mode of directories created because an entry needed a
 // parent the input did not list. Fixed, so the process umask never leaks in.
 const ParentPerm = 0o755
 
-// Tree is the normalised content of an initrd: entries keyed by clean path.
+// Tree is a normalised filesystem tree: entries keyed by clean path.
 // Adding an entry that exists replaces it (overlay semantics, as a later tar
 // member replaces an earlier one).
 type Tree struct {
 	entries map[string]*Entry
 	nextID  int
-	// Rewrites records symlink targets changed by the absolute-target rule
-	// (see FromDir), as "path: old -> new", for the caller to report.
+	// Rewrites records symlink targets changed by the absolute-target rule of
+	// internal/initrd's FromDir, as "path: old -> new", for the caller to report.
 	Rewrites []string
 }
 
-// NewTree returns an empty tree.
-func NewTree() *Tree { return &Tree{entries: map[string]*Entry{}} }
+// New returns an empty tree.
+func New() *Tree { return &Tree{entries: map[string]*Entry{}} }
 
 // CleanPath turns an archive or tree path into the form entries use:
 // relative, clean, slash-separated. It refuses paths that leave the root
@@ -37,6 +41,8 @@ func CleanPath(p string) (string, error) {
 	p = strings.TrimLeft(p, "/")
 	for _, part := range strings.Split(p, "/") {
 		if part == ".." {
+			// The wording is what `release initrd` users see; rootfs finishing
+			// cleans tarball names with its own words before they get here.
 			return "", fmt.Errorf("path %q leaves the initrd root (it has a .. component): remove or rename the entry", orig)
 		}
 	}
@@ -133,8 +139,8 @@ func (t *Tree) Remove(p string) error {
 }
 
 // Add adds a copy of the record e as it is: owner, mode, extended attributes and
-// content source kept (FromTar and the Add* helpers drop or fix them; a rootfs keeps
-// what dpkg left). Path may be in any form CleanPath accepts. A hardlink is made with
+// content source kept (the Add* helpers fix some of them; a rootfs keeps what dpkg
+// left). Path may be in any form CleanPath accepts. A hardlink is made with
 // AddHardlink, not here.
 func (t *Tree) Add(e *Entry) error {
 	c, err := CleanPath(e.Path)
@@ -150,7 +156,7 @@ func (t *Tree) Add(e *Entry) error {
 		if r.Linkname == "" {
 			return fmt.Errorf("symlink %s has an empty target", c)
 		}
-		if strings.IndexByte(r.Linkname, 0) >= 0 || len(r.Linkname)+1 > newcMaxName {
+		if strings.IndexByte(r.Linkname, 0) >= 0 || len(r.Linkname)+1 > PathMax {
 			return fmt.Errorf("symlink %s: target %.40q... has a NUL byte or is longer than PATH_MAX", c, r.Linkname)
 		}
 	default:
@@ -201,7 +207,7 @@ func (t *Tree) AddSymlink(p, target string) error {
 		return fmt.Errorf("symlink %s has an empty target", c)
 	}
 	// The kernel reads the target as a C string of at most PATH_MAX.
-	if strings.IndexByte(target, 0) >= 0 || len(target)+1 > newcMaxName {
+	if strings.IndexByte(target, 0) >= 0 || len(target)+1 > PathMax {
 		return fmt.Errorf("symlink %s: target %.40q... has a NUL byte or is longer than PATH_MAX", c, target)
 	}
 	return t.add(&Entry{Path: c, Kind: KindSymlink, Perm: 0o777, Linkname: target})
@@ -262,16 +268,16 @@ func (t *Tree) AddHardlink(p, target string) error {
 // one lookup.
 const maxSymlinkHops = 40
 
-// errNotFound is wrapped by Resolve when a path component is missing.
-var errNotFound = errors.New("not in the tree")
+// ErrNotFound is wrapped by Resolve when a path component is missing.
+var ErrNotFound = errors.New("not in the tree")
 
 // errRoot is wrapped by Resolve when a path leads back to the root.
 var errRoot = errors.New("it resolves to the root directory")
 
 // Resolve follows symlinks in every component of p the way the guest kernel
-// would inside the initrd: absolute targets start at the initrd root and ".."
+// would inside the tree: absolute targets start at the tree's root and ".."
 // stops at the root. It returns the final path and its entry; when a
-// component is missing the error wraps errNotFound and the path returned is
+// component is missing the error wraps ErrNotFound and the path returned is
 // where the entry would be.
 func (t *Tree) Resolve(p string) (string, *Entry, error) {
 	c, err := CleanPath(p)
@@ -298,7 +304,7 @@ func (t *Tree) Resolve(p string) (string, *Entry, error) {
 		if !ok {
 			// Report where the path would be, so callers can create it there.
 			would := path.Join(append([]string{cur}, todo...)...)
-			return would, nil, fmt.Errorf("resolve %s: %s is %w", c, cur, errNotFound)
+			return would, nil, fmt.Errorf("resolve %s: %s is %w", c, cur, ErrNotFound)
 		}
 		if e.Kind != KindSymlink {
 			if len(todo) > 0 && e.Kind != KindDir {
@@ -335,7 +341,7 @@ func (t *Tree) ResolveDir(dir string) (string, error) {
 	}
 	p, e, err := t.Resolve(dir)
 	switch {
-	case errors.Is(err, errNotFound):
+	case errors.Is(err, ErrNotFound):
 		return p, nil
 	case errors.Is(err, errRoot):
 		return "", nil
