@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -314,6 +315,32 @@ func TestFinishRootfsRefuses(t *testing.T) {
 				t.Errorf("%d bytes written despite the error", out.Len())
 			}
 		})
+	}
+}
+
+// The raw tarball and the overlay are inputs from elsewhere: each is bounded in
+// entries, and finishing says which bound was hit.
+func TestFinishRootfsBoundsEntries(t *testing.T) {
+	defer func(n int) { maxEntries = n }(maxEntries)
+	fx := rootfstest.NewFixture(t)
+	raw := rootfstest.WriteRaw(t, rootfstest.Raw(), time.Unix(0, 0))
+	maxEntries = len(rootfstest.Raw()) - 1
+	var out bytes.Buffer
+	if _, err := Finish(bytes.NewReader(raw), int64(len(raw)), &out, fixtureSpec(fx, initrd.InitAgent)); err == nil ||
+		!strings.Contains(err.Error(), fmt.Sprintf("more than %d members", maxEntries)) {
+		t.Errorf("raw tarball over the bound: err = %v", err)
+	}
+	// The fixture's overlay has 6 names (etc, etc/hostname, lib, lib/systemd,
+	// lib/systemd/system, its unit); the tarball fits.
+	maxEntries = len(rootfstest.Raw())
+	if _, err := Finish(bytes.NewReader(raw), int64(len(raw)), &out, fixtureSpec(fx, initrd.InitAgent)); err != nil {
+		t.Fatalf("within the bound: %v", err)
+	}
+	maxEntries = 5
+	empty := rootfstest.WriteRaw(t, nil, time.Unix(0, 0))
+	if _, err := Finish(bytes.NewReader(empty), int64(len(empty)), &out, fixtureSpec(fx, initrd.InitAgent)); err == nil ||
+		!strings.Contains(err.Error(), "overlay") || !strings.Contains(err.Error(), "more than 5 files") {
+		t.Errorf("overlay over the bound: err = %v", err)
 	}
 }
 

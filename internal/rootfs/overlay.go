@@ -13,8 +13,10 @@ import (
 // overlay copies the files/ directory over the tree: root-owned, permissions as on
 // disk (git keeps only the executable bit), parents resolved through the tree's
 // symlinks (Tree.ResolveDir), so a file under lib/ lands in usr/lib on a merged-/usr
-// Debian. WalkDir follows no symlink, so the walk stays inside dir.
+// Debian. WalkDir follows no symlink, so the walk stays inside dir, and it stops at
+// maxEntries names, the bound of the tarball it is laid over.
 func overlay(t *fstree.Tree, dir string) error {
+	seen := 0
 	return filepath.WalkDir(dir, func(host string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -22,6 +24,9 @@ func overlay(t *fstree.Tree, dir string) error {
 		rel, err := filepath.Rel(dir, host)
 		if err != nil || rel == "." {
 			return err
+		}
+		if seen++; seen > maxEntries {
+			return fmt.Errorf("more than %d files: an overlay holds the few files an image adds; install the rest as packages", maxEntries)
 		}
 		info, err := d.Info()
 		if err != nil {
