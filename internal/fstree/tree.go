@@ -140,8 +140,8 @@ func (t *Tree) Remove(p string) error {
 
 // Add adds a copy of the record e as it is: owner, mode, extended attributes and
 // content source kept (the Add* helpers fix some of them; a rootfs keeps what dpkg
-// left). Path may be in any form CleanPath accepts. A hardlink is made with
-// AddHardlink, not here.
+// left; the Xattrs map is shared, not copied). Path may be in any form CleanPath
+// accepts. A hardlink is made with AddHardlink, not here.
 func (t *Tree) Add(e *Entry) error {
 	c, err := CleanPath(e.Path)
 	if err != nil {
@@ -150,12 +150,12 @@ func (t *Tree) Add(e *Entry) error {
 	r := *e
 	r.Path, r.Perm, r.link = c, e.Perm&PermMask, nil
 	switch r.Kind {
-	case KindRegular, KindDir, KindFifo, KindSocket:
-	case KindCharDev, KindBlockDev:
+	case KindRegular, KindDir, KindCharDev, KindBlockDev, KindFifo, KindSocket:
 	case KindSymlink:
 		if r.Linkname == "" {
 			return fmt.Errorf("symlink %s has an empty target", c)
 		}
+		// The kernel reads the target as a C string of at most PATH_MAX.
 		if strings.IndexByte(r.Linkname, 0) >= 0 || len(r.Linkname)+1 > PathMax {
 			return fmt.Errorf("symlink %s: target %.40q... has a NUL byte or is longer than PATH_MAX", c, r.Linkname)
 		}
@@ -199,18 +199,7 @@ func (t *Tree) AddHostFile(p string, perm uint32, hostPath string, size int64) e
 // AddSymlink adds a symlink; the target is checked by Validate, not here, so
 // a tree can be assembled first and judged as a whole.
 func (t *Tree) AddSymlink(p, target string) error {
-	c, err := CleanPath(p)
-	if err != nil {
-		return err
-	}
-	if target == "" {
-		return fmt.Errorf("symlink %s has an empty target", c)
-	}
-	// The kernel reads the target as a C string of at most PATH_MAX.
-	if strings.IndexByte(target, 0) >= 0 || len(target)+1 > PathMax {
-		return fmt.Errorf("symlink %s: target %.40q... has a NUL byte or is longer than PATH_MAX", c, target)
-	}
-	return t.add(&Entry{Path: c, Kind: KindSymlink, Perm: 0o777, Linkname: target})
+	return t.Add(&Entry{Path: p, Kind: KindSymlink, Perm: 0o777, Linkname: target})
 }
 
 // AddDevice adds a character or block device node. No mknod happens: the
