@@ -14,10 +14,11 @@ import (
 )
 
 // The finished tarball, its stats and the initrd packed from it are pinned by digest
-// for a fixed input. The digests were computed on main at a3e49f1, before rootfs finishing moved out of
-// internal/build onto the one tree type (issue 15): a change to any byte of a finished
-// rootfs or its initrd fails here, whoever makes it. Update a digest only for a change
-// that means to alter the output, and say so in the commit.
+// for a fixed input. The digests were computed on main at a3e49f1, before rootfs
+// finishing moved out of internal/build onto the one tree type (issue 15): a change
+// to any byte of a finished rootfs or its initrd fails here, whoever makes it. Update
+// a digest only for a change that means to alter the output, and say so in the
+// commit.
 func TestFinishedRootfsPinnedDigests(t *testing.T) {
 	cases := []struct {
 		name             string
