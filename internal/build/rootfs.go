@@ -12,6 +12,7 @@ import (
 	"github.com/guestforge/guestforge/internal/arch"
 	"github.com/guestforge/guestforge/internal/initrd"
 	"github.com/guestforge/guestforge/internal/manifest"
+	"github.com/guestforge/guestforge/internal/rootfs"
 	"github.com/guestforge/guestforge/internal/sha256sum"
 )
 
@@ -47,7 +48,7 @@ type Rootfs struct {
 // rootfs builder (foreign arches through qemu-user-static), cached by the content key
 // of its inputs; then, on the client, the per-build state and the image's delete:
 // paths removed, the overlay and the agent installed, the init wired and the result
-// normalised (FinishRootfs). A missing agent, an unknown package or a rootfs over its
+// normalised (rootfs.Finish). A missing agent, an unknown package or a rootfs over its
 // budget fail here, before anything is returned to export.
 func (p *Pipeline) Rootfs(ctx context.Context, repo *Repo, spec RootfsSpec) (*Rootfs, error) {
 	p.pruneWork()
@@ -93,7 +94,7 @@ func (p *Pipeline) Rootfs(ctx context.Context, repo *Repo, spec RootfsSpec) (*Ro
 
 	start := time.Now()
 	r := &Rootfs{Image: d.Image, ImageFile: d.File, Arch: spec.Arch, Init: mode, Epoch: tc.Epoch, nonce: spec.Nonce}
-	r.Tar, r.Stats, err = finishFile(raw, p.dir("work"), FinishSpec{
+	r.Tar, r.Stats, err = finishFile(raw, p.dir("work"), rootfs.Spec{
 		Image: d.Name, ImageFile: d.File, Arch: spec.Arch, Init: mode, Epoch: tc.Epoch,
 		Delete: d.Delete, Overlay: d.FilesDir, Agent: agent, Budget: d.Budget, BudgetBytes: d.BudgetBytes,
 	}, fmt.Sprintf("rootfs-%s-%s.tar", d.Name, spec.Arch.Name))
@@ -113,9 +114,9 @@ func (p *Pipeline) Rootfs(ctx context.Context, repo *Repo, spec RootfsSpec) (*Ro
 	return r, nil
 }
 
-// finishFile runs FinishRootfs from the raw tarball at raw into a content-addressed
+// finishFile runs rootfs.Finish from the raw tarball at raw into a content-addressed
 // file of dir named after name.
-func finishFile(raw, dir string, spec FinishSpec, name string) (string, RootfsStats, error) {
+func finishFile(raw, dir string, spec rootfs.Spec, name string) (string, RootfsStats, error) {
 	in, err := os.Open(raw)
 	if err != nil {
 		return "", RootfsStats{}, err
@@ -132,7 +133,7 @@ func finishFile(raw, dir string, spec FinishSpec, name string) (string, RootfsSt
 	if err != nil {
 		return "", RootfsStats{}, err
 	}
-	stats, err := FinishRootfs(in, st.Size(), out, spec)
+	stats, err := rootfs.Finish(in, st.Size(), out, spec)
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}

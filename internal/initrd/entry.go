@@ -12,25 +12,43 @@
 package initrd
 
 import (
-	"bytes"
-	"fmt"
-	"io"
-	"os"
+	"github.com/guestforge/guestforge/internal/fstree"
 )
 
-// Kind is the file type of an entry.
-type Kind uint8
+// The tree an initrd is made of is internal/fstree's, the same one rootfs finishing
+// uses; these names keep the package's API whole.
+type (
+	// Tree is the normalised content of an initrd (fstree.Tree).
+	Tree = fstree.Tree
+	// Entry is one record of the tree (fstree.Entry).
+	Entry = fstree.Entry
+	// Kind is the file type of an entry (fstree.Kind).
+	Kind = fstree.Kind
+)
 
-// Entry kinds, each with the newc mode type bits it is written with.
+// Entry kinds, each written with the newc mode type bits of typeBits.
 const (
-	KindRegular Kind = iota + 1
-	KindDir
-	KindSymlink
-	KindCharDev
-	KindBlockDev
-	KindFifo
-	KindSocket
+	KindRegular  = fstree.KindRegular
+	KindDir      = fstree.KindDir
+	KindSymlink  = fstree.KindSymlink
+	KindCharDev  = fstree.KindCharDev
+	KindBlockDev = fstree.KindBlockDev
+	KindFifo     = fstree.KindFifo
+	KindSocket   = fstree.KindSocket
 )
+
+// PermMask keeps permission, setuid, setgid and sticky bits.
+const PermMask = fstree.PermMask
+
+// ParentPerm is the mode of directories created because an entry needed a parent
+// the input did not list.
+const ParentPerm = fstree.ParentPerm
+
+// NewTree returns an empty tree.
+func NewTree() *Tree { return fstree.New() }
+
+// CleanPath turns an archive or tree path into the form entries use (fstree.CleanPath).
+func CleanPath(p string) (string, error) { return fstree.CleanPath(p) }
 
 // typeBits are the S_IFMT bits newc stores in c_mode.
 var typeBits = map[Kind]uint32{
@@ -43,26 +61,6 @@ var typeBits = map[Kind]uint32{
 	KindSocket:   0o140000,
 }
 
-func (k Kind) String() string {
-	switch k {
-	case KindRegular:
-		return "file"
-	case KindDir:
-		return "directory"
-	case KindSymlink:
-		return "symlink"
-	case KindCharDev:
-		return "character device"
-	case KindBlockDev:
-		return "block device"
-	case KindFifo:
-		return "fifo"
-	case KindSocket:
-		return "socket"
-	}
-	return fmt.Sprintf("kind(%d)", uint8(k))
-}
-
 // kindFromMode maps S_IFMT bits back to a Kind (0 when unknown).
 func kindFromMode(mode uint32) Kind {
 	for k, bits := range typeBits {
@@ -71,72 +69,4 @@ func kindFromMode(mode uint32) Kind {
 		}
 	}
 	return 0
-}
-
-// PermMask keeps permission, setuid, setgid and sticky bits.
-const PermMask = 0o7777
-
-// Entry is one file of the tree. Path is relative to the initrd root, clean,
-// slash-separated, without a leading "/" or "./".
-type Entry struct {
-	Path     string
-	Kind     Kind
-	Perm     uint32 // PermMask bits
-	UID, GID uint32
-	// Size is the content length of a regular file.
-	Size int64
-	// Linkname is a symlink's target, stored verbatim.
-	Linkname string
-	// Major and Minor are a device node's numbers (rdev).
-	Major, Minor uint32
-
-	// content is where a regular file's bytes come from.
-	content content
-	// link groups hardlinked regular files: entries sharing one pointer are
-	// names of the same inode and are written with one inode number.
-	link *hardlink
-}
-
-// hardlink is the identity of a multiply-linked file.
-type hardlink struct{ id int }
-
-// content opens a regular file's bytes.
-type content interface {
-	open() (io.ReadCloser, error)
-	// describe names the source in errors.
-	describe() string
-}
-
-// bytesContent is content held in memory (tar input, generated files).
-type bytesContent []byte
-
-func (b bytesContent) open() (io.ReadCloser, error) {
-	return io.NopCloser(bytes.NewReader(b)), nil
-}
-func (b bytesContent) describe() string { return "in-memory content" }
-
-// hostFile is content read from the host at write time, so a large tree is
-// never held in memory.
-type hostFile string
-
-func (h hostFile) open() (io.ReadCloser, error) { return os.Open(string(h)) }
-func (h hostFile) describe() string             { return string(h) }
-
-// Open returns a reader of a regular file's content.
-func (e *Entry) Open() (io.ReadCloser, error) {
-	if e.Kind != KindRegular {
-		return nil, fmt.Errorf("%s is a %s, not a regular file", e.Path, e.Kind)
-	}
-	if e.content == nil {
-		return io.NopCloser(bytes.NewReader(nil)), nil
-	}
-	return e.content.open()
-}
-
-// source describes where a regular file's bytes come from, for errors.
-func (e *Entry) source() string {
-	if e.content == nil {
-		return "empty"
-	}
-	return e.content.describe()
 }

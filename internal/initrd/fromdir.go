@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/guestforge/guestforge/internal/fstree"
 )
 
 // FromDir loads the tree under root. Nothing is followed: symlinks are
@@ -37,7 +39,7 @@ func FromDir(root string) (*Tree, error) {
 	// Hardlinks are found by host (device, inode); the host numbers are only
 	// used as a key here and never written.
 	type devIno struct{ dev, ino uint64 }
-	seen := map[devIno]*hardlink{}
+	seen := map[devIno]string{}
 
 	err = filepath.WalkDir(abs, func(hostPath string, d fs.DirEntry, walkErr error) error {
 		if walkErr != nil {
@@ -69,14 +71,14 @@ func FromDir(root string) (*Tree, error) {
 		case mode.IsRegular():
 			e.Kind = KindRegular
 			e.Size = info.Size()
-			e.content = hostFile(hostPath)
+			e.Data = fstree.HostFile(hostPath)
 			if sys.Nlink > 1 {
 				key := devIno{uint64(sys.Dev), uint64(sys.Ino)}
-				if seen[key] == nil {
-					t.nextID++
-					seen[key] = &hardlink{id: t.nextID}
+				if first, ok := seen[key]; ok {
+					// Another name of an inode met before: it shares that record.
+					return t.AddHardlink(p, first)
 				}
-				e.link = seen[key]
+				seen[key] = p
 			}
 		case mode.IsDir():
 			e.Kind = KindDir
@@ -105,7 +107,7 @@ func FromDir(root string) (*Tree, error) {
 		default:
 			return fmt.Errorf("%s: unsupported file type %v", hostPath, mode.Type())
 		}
-		return t.add(e)
+		return t.Add(e)
 	})
 	if err != nil {
 		return nil, err

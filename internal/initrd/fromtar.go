@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/guestforge/guestforge/internal/fstree"
 )
 
 // FromTar loads a tree from a tar stream, which is what a Dagger pipeline
@@ -50,9 +52,9 @@ func FromTar(r io.Reader, limits Limits) (*Tree, error) {
 			if _, err := io.ReadFull(tr, data); err != nil {
 				return nil, fmt.Errorf("tar member #%d %s: read content: %w", n, p, truncated(err))
 			}
-			err = t.add(&Entry{Path: p, Kind: KindRegular, Perm: perm, Size: h.Size, content: bytesContent(data)})
+			err = t.Add(&Entry{Path: p, Kind: KindRegular, Perm: perm, Size: h.Size, Data: fstree.BytesContent(data)})
 		case tar.TypeDir:
-			err = t.add(&Entry{Path: p, Kind: KindDir, Perm: perm})
+			err = t.Add(&Entry{Path: p, Kind: KindDir, Perm: perm})
 		case tar.TypeSymlink:
 			err = t.AddSymlink(p, h.Linkname)
 		case tar.TypeLink:

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/guestforge/guestforge/internal/boundedio"
+	"github.com/guestforge/guestforge/internal/fstree"
 )
 
 // InitMode is how the guest starts the agent (images/*.yaml `init:`).
@@ -276,7 +277,7 @@ func addUnder(t *Tree, p string, add func(string) error) error {
 		return add(path.Join(resolved, base))
 	case err == nil:
 		return fmt.Errorf("cannot add %s: %s is a %s", p, resolved, e.Kind)
-	case errors.Is(err, errNotFound):
+	case errors.Is(err, fstree.ErrNotFound):
 		// Missing parents are created as directories where the guest would
 		// look for them (behind a dangling link, at the link's target).
 		return add(path.Join(resolved, base))

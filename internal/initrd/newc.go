@@ -107,13 +107,13 @@ func WriteNewc(w io.Writer, t *Tree, o WriteOptions) (Stats, error) {
 	entries := t.Entries()
 	mtime := time.Unix(o.Epoch, 0)
 
-	linkCount := map[*hardlink]int{}
+	linkCount := map[int]int{} // Entry.Hardlink -> names
 	dirLinks := map[string]int{}
 	for _, e := range entries {
 		switch e.Kind {
 		case KindRegular:
-			if e.link != nil {
-				linkCount[e.link]++
+			if id := e.Hardlink(); id != 0 {
+				linkCount[id]++
 			}
 		case KindDir:
 			dirLinks[e.Path] += 2
@@ -130,7 +130,7 @@ func WriteNewc(w io.Writer, t *Tree, o WriteOptions) (Stats, error) {
 
 	var stats Stats
 	var nextIno uint32
-	linkIno := map[*hardlink]uint32{}
+	linkIno := map[int]uint32{}
 	copyBuf := make([]byte, 256<<10)
 	for _, e := range entries {
 		if len(e.Path)+1 > newcMaxName {
@@ -153,9 +153,9 @@ func WriteNewc(w io.Writer, t *Tree, o WriteOptions) (Stats, error) {
 			}
 			h.Size = e.Size
 			body = true
-			if n := linkCount[e.link]; n > 1 {
+			if n := linkCount[e.Hardlink()]; e.Hardlink() != 0 && n > 1 {
 				h.Links = n
-				if ino, ok := linkIno[e.link]; ok {
+				if ino, ok := linkIno[e.Hardlink()]; ok {
 					h.Inode = int64(ino)
 					h.Size = 0
 					body = false
@@ -172,8 +172,8 @@ func WriteNewc(w io.Writer, t *Tree, o WriteOptions) (Stats, error) {
 		if h.Inode == 0 {
 			nextIno++
 			h.Inode = int64(nextIno)
-			if e.link != nil && linkCount[e.link] > 1 {
-				linkIno[e.link] = nextIno
+			if id := e.Hardlink(); id != 0 && linkCount[id] > 1 {
+				linkIno[id] = nextIno
 			}
 		}
 
@@ -221,14 +221,14 @@ func copyBody(w io.Writer, e *Entry, buf []byte) error {
 	defer rc.Close()
 	n, err := io.CopyBuffer(w, io.LimitReader(rc, e.Size), buf)
 	if err != nil {
-		return fmt.Errorf("copy %s (%s): %w", e.Path, e.source(), err)
+		return fmt.Errorf("copy %s (%s): %w", e.Path, e.Source(), err)
 	}
 	if n != e.Size {
-		return fmt.Errorf("%s (%s) shrank from %d to %d bytes while packing: pack a tree nobody is writing to", e.Path, e.source(), e.Size, n)
+		return fmt.Errorf("%s (%s) shrank from %d to %d bytes while packing: pack a tree nobody is writing to", e.Path, e.Source(), e.Size, n)
 	}
 	var one [1]byte
 	if m, _ := rc.Read(one[:]); m > 0 {
-		return fmt.Errorf("%s (%s) grew beyond %d bytes while packing: pack a tree nobody is writing to", e.Path, e.source(), e.Size)
+		return fmt.Errorf("%s (%s) grew beyond %d bytes while packing: pack a tree nobody is writing to", e.Path, e.Source(), e.Size)
 	}
 	return nil
 }

@@ -28,12 +28,12 @@ func checkRoundTrip(t *testing.T, tree *Tree, epoch int64, archive []byte) {
 
 	r := NewReader(bytes.NewReader(raw))
 	lib := cpio.NewReader(bytes.NewReader(raw))
-	inodeOf := map[*hardlink]uint32{}
-	inoGroup := map[uint32]*hardlink{}
-	linkCount := map[*hardlink]int{}
+	inodeOf := map[int]uint32{}
+	inoGroup := map[uint32]int{} // 0: a file with one name
+	linkCount := map[int]int{}
 	for _, e := range entries {
-		if e.Kind == KindRegular && e.link != nil {
-			linkCount[e.link]++
+		if e.Kind == KindRegular && e.Hardlink() != 0 {
+			linkCount[e.Hardlink()]++
 		}
 	}
 	for i, e := range entries {
@@ -59,15 +59,15 @@ func checkRoundTrip(t *testing.T, tree *Tree, epoch int64, archive []byte) {
 				t.Fatal(err)
 			}
 			want, _ = io.ReadAll(rc)
-			if linkCount[e.link] > 1 {
-				if ino, ok := inodeOf[e.link]; ok {
+			if linkCount[e.Hardlink()] > 1 {
+				if ino, ok := inodeOf[e.Hardlink()]; ok {
 					// A later name of a hardlinked file: same inode, no bytes.
 					if h.Inode != ino || len(body) != 0 {
 						t.Fatalf("%s: hardlink inode %d (want %d), %d body bytes", e.Path, h.Inode, ino, len(body))
 					}
 					want = nil
 				} else {
-					inodeOf[e.link] = h.Inode
+					inodeOf[e.Hardlink()] = h.Inode
 				}
 			}
 		case KindSymlink:
@@ -75,16 +75,16 @@ func checkRoundTrip(t *testing.T, tree *Tree, epoch int64, archive []byte) {
 				t.Fatalf("%s -> %q, want %q", e.Path, h.Linkname, e.Linkname)
 			}
 		}
-		var group *hardlink
-		if e.Kind == KindRegular && linkCount[e.link] > 1 {
-			group = e.link
+		var group int
+		if e.Kind == KindRegular && linkCount[e.Hardlink()] > 1 {
+			group = e.Hardlink()
 		}
-		if g, ok := inoGroup[h.Inode]; ok && (g == nil || g != group) {
+		if g, ok := inoGroup[h.Inode]; ok && (g == 0 || g != group) {
 			t.Fatalf("%s: inode %d is already another file's", e.Path, h.Inode)
 		}
 		inoGroup[h.Inode] = group
 		wantLinks := uint32(1)
-		if group != nil {
+		if group != 0 {
 			wantLinks = uint32(linkCount[group])
 		}
 		if e.Kind != KindDir && h.NLink != wantLinks {

@@ -1,4 +1,4 @@
-package initrd
+package fstree
 
 import (
 	"errors"
@@ -8,23 +8,27 @@ import (
 	"strings"
 )
 
+// PathMax is Linux's PATH_MAX, the terminating NUL included: the longest symlink
+// target the kernel reads.
+const PathMax = 4096
+
 // ParentPerm is the mode of directories created because an entry needed a
 // parent the input did not list. Fixed, so the process umask never leaks in.
 const ParentPerm = 0o755
 
-// Tree is the normalised content of an initrd: entries keyed by clean path.
+// Tree is a normalised filesystem tree: entries keyed by clean path.
 // Adding an entry that exists replaces it (overlay semantics, as a later tar
 // member replaces an earlier one).
 type Tree struct {
 	entries map[string]*Entry
 	nextID  int
-	// Rewrites records symlink targets changed by the absolute-target rule
-	// (see FromDir), as "path: old -> new", for the caller to report.
+	// Rewrites records symlink targets changed by the absolute-target rule of
+	// internal/initrd's FromDir, as "path: old -> new", for the caller to report.
 	Rewrites []string
 }
 
-// NewTree returns an empty tree.
-func NewTree() *Tree { return &Tree{entries: map[string]*Entry{}} }
+// New returns an empty tree.
+func New() *Tree { return &Tree{entries: map[string]*Entry{}} }
 
 // CleanPath turns an archive or tree path into the form entries use:
 // relative, clean, slash-separated. It refuses paths that leave the root
@@ -37,6 +41,8 @@ func CleanPath(p string) (string, error) {
 	p = strings.TrimLeft(p, "/")
 	for _, part := range strings.Split(p, "/") {
 		if part == ".." {
+			// The wording is what `release initrd` users see; rootfs finishing
+			// cleans tarball names with its own words before they get here.
 			return "", fmt.Errorf("path %q leaves the initrd root (it has a .. component): remove or rename the entry", orig)
 		}
 	}
@@ -132,6 +138,36 @@ func (t *Tree) Remove(p string) error {
 	return nil
 }
 
+// Add adds a copy of the record e as it is: owner, mode, extended attributes and
+// content source kept (the Add* helpers fix some of them; a rootfs keeps what dpkg
+// left; the Xattrs map is shared, not copied). Path may be in any form CleanPath
+// accepts. A hardlink is made with AddHardlink, not here.
+func (t *Tree) Add(e *Entry) error {
+	c, err := CleanPath(e.Path)
+	if err != nil {
+		return err
+	}
+	r := *e
+	r.Path, r.Perm, r.link = c, e.Perm&PermMask, nil
+	switch r.Kind {
+	case KindRegular, KindDir, KindCharDev, KindBlockDev, KindFifo, KindSocket:
+	case KindSymlink:
+		if r.Linkname == "" {
+			return fmt.Errorf("symlink %s has an empty target", c)
+		}
+		// The kernel reads the target as a C string of at most PATH_MAX.
+		if strings.IndexByte(r.Linkname, 0) >= 0 || len(r.Linkname)+1 > PathMax {
+			return fmt.Errorf("symlink %s: target %.40q... has a NUL byte or is longer than PATH_MAX", c, r.Linkname)
+		}
+	default:
+		return fmt.Errorf("%s: unknown entry kind %s", c, r.Kind)
+	}
+	if r.Kind != KindRegular && (r.Size != 0 || r.Data != nil) {
+		return fmt.Errorf("%s: a %s has no content", c, r.Kind)
+	}
+	return t.add(&r)
+}
+
 // AddDir adds (or re-moded) a directory.
 func (t *Tree) AddDir(p string, perm uint32) error {
 	c, err := CleanPath(p)
@@ -147,7 +183,7 @@ func (t *Tree) AddFile(p string, perm uint32, data []byte) error {
 	if err != nil {
 		return err
 	}
-	return t.add(&Entry{Path: c, Kind: KindRegular, Perm: perm & PermMask, Size: int64(len(data)), content: bytesContent(data)})
+	return t.add(&Entry{Path: c, Kind: KindRegular, Perm: perm & PermMask, Size: int64(len(data)), Data: BytesContent(data)})
 }
 
 // AddHostFile adds a regular file whose bytes are read from hostPath when the
@@ -157,24 +193,13 @@ func (t *Tree) AddHostFile(p string, perm uint32, hostPath string, size int64) e
 	if err != nil {
 		return err
 	}
-	return t.add(&Entry{Path: c, Kind: KindRegular, Perm: perm & PermMask, Size: size, content: hostFile(hostPath)})
+	return t.add(&Entry{Path: c, Kind: KindRegular, Perm: perm & PermMask, Size: size, Data: HostFile(hostPath)})
 }
 
 // AddSymlink adds a symlink; the target is checked by Validate, not here, so
 // a tree can be assembled first and judged as a whole.
 func (t *Tree) AddSymlink(p, target string) error {
-	c, err := CleanPath(p)
-	if err != nil {
-		return err
-	}
-	if target == "" {
-		return fmt.Errorf("symlink %s has an empty target", c)
-	}
-	// The kernel reads the target as a C string of at most PATH_MAX.
-	if strings.IndexByte(target, 0) >= 0 || len(target)+1 > newcMaxName {
-		return fmt.Errorf("symlink %s: target %.40q... has a NUL byte or is longer than PATH_MAX", c, target)
-	}
-	return t.add(&Entry{Path: c, Kind: KindSymlink, Perm: 0o777, Linkname: target})
+	return t.Add(&Entry{Path: p, Kind: KindSymlink, Perm: 0o777, Linkname: target})
 }
 
 // AddDevice adds a character or block device node. No mknod happens: the
@@ -232,13 +257,16 @@ func (t *Tree) AddHardlink(p, target string) error {
 // one lookup.
 const maxSymlinkHops = 40
 
-// errNotFound is wrapped by Resolve when a path component is missing.
-var errNotFound = errors.New("not in the tree")
+// ErrNotFound is wrapped by Resolve when a path component is missing.
+var ErrNotFound = errors.New("not in the tree")
+
+// errRoot is wrapped by Resolve when a path leads back to the root.
+var errRoot = errors.New("it resolves to the root directory")
 
 // Resolve follows symlinks in every component of p the way the guest kernel
-// would inside the initrd: absolute targets start at the initrd root and ".."
+// would inside the tree: absolute targets start at the tree's root and ".."
 // stops at the root. It returns the final path and its entry; when a
-// component is missing the error wraps errNotFound and the path returned is
+// component is missing the error wraps ErrNotFound and the path returned is
 // where the entry would be.
 func (t *Tree) Resolve(p string) (string, *Entry, error) {
 	c, err := CleanPath(p)
@@ -265,7 +293,7 @@ func (t *Tree) Resolve(p string) (string, *Entry, error) {
 		if !ok {
 			// Report where the path would be, so callers can create it there.
 			would := path.Join(append([]string{cur}, todo...)...)
-			return would, nil, fmt.Errorf("resolve %s: %s is %w", c, cur, errNotFound)
+			return would, nil, fmt.Errorf("resolve %s: %s is %w", c, cur, ErrNotFound)
 		}
 		if e.Kind != KindSymlink {
 			if len(todo) > 0 && e.Kind != KindDir {
@@ -285,8 +313,31 @@ func (t *Tree) Resolve(p string) (string, *Entry, error) {
 		todo = append(target, todo...)
 	}
 	if len(done) == 0 {
-		return "", nil, fmt.Errorf("resolve %s: it resolves to the root directory", c)
+		return "", nil, fmt.Errorf("resolve %s: %w", c, errRoot)
 	}
 	final := path.Join(done...)
 	return final, t.entries[final], nil
+}
+
+// ResolveDir returns where an entry under dir lands once the symlinks in dir are
+// followed (Resolve): an overlay's lib/x goes to usr/lib/x on a merged-/usr tree.
+// Missing components are kept as they are, since they will be created as
+// directories; "" (or ".") and a dir that leads back to the root give "". A
+// component that is neither a directory nor a symlink is an error.
+func (t *Tree) ResolveDir(dir string) (string, error) {
+	if dir == "" || dir == "." {
+		return "", nil
+	}
+	p, e, err := t.Resolve(dir)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return p, nil
+	case errors.Is(err, errRoot):
+		return "", nil
+	case err != nil:
+		return "", err
+	case e.Kind != KindDir:
+		return "", fmt.Errorf("resolve %s: %s is a %s, not a directory", dir, p, e.Kind)
+	}
+	return p, nil
 }
