@@ -108,7 +108,7 @@ func TestExt4ReproducibleOnHost(t *testing.T) {
 		t.Fatal("the image without the time fix equals the fixed one: the test cannot see a leak")
 	}
 	// Even unfixed, tar left every directory at the epoch: entries follow their
-	// directory in the tarball (comparePaths).
+	// directory in the tarball (rootfs.ComparePaths).
 	if stat := run(t, nil, "debugfs", "-R", "stat /etc/ca-certificates", c); !strings.Contains(stat, "mtime: 0x6955b900") {
 		t.Errorf("tar left /etc/ca-certificates with another mtime than the epoch:\n%s", stat)
 	}
