@@ -16,8 +16,10 @@ import (
 )
 
 var (
-	probeOnce sync.Map // GOARCH -> *probeBuild
-	probeDir  string
+	probeOnce    sync.Map // GOARCH -> *probeBuild
+	probeDirOnce sync.Once
+	probeDir     string
+	probeDirErr  error
 )
 
 type probeBuild struct {
@@ -26,14 +28,14 @@ type probeBuild struct {
 	err  error
 }
 
+// TestMain removes the probes' directory, made on first use only: go test -fuzz
+// runs this binary as worker processes that it kills when the fuzz time is up,
+// so a directory made here eagerly would be left behind by every worker.
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "initrd-probe-")
-	if err != nil {
-		panic(err)
-	}
-	probeDir = dir
 	code := m.Run()
-	os.RemoveAll(dir)
+	if probeDir != "" {
+		os.RemoveAll(probeDir)
+	}
 	os.Exit(code)
 }
 
@@ -43,6 +45,10 @@ func probeFor(t *testing.T, a arch.Arch) string {
 	t.Helper()
 	v, _ := probeOnce.LoadOrStore(a.GOARCH, &probeBuild{})
 	b := v.(*probeBuild)
+	probeDirOnce.Do(func() { probeDir, probeDirErr = os.MkdirTemp("", "initrd-probe-") })
+	if probeDirErr != nil {
+		t.Fatal(probeDirErr)
+	}
 	b.once.Do(func() {
 		b.path = filepath.Join(probeDir, "bootprobe-"+a.GOARCH)
 		b.err = boot.BuildProbe(context.Background(), a, b.path, "")

@@ -74,7 +74,9 @@ func startChromium(t *testing.T, ctx context.Context, exe string) *browser {
 	b := &browser{stderr: &lockedBuffer{}}
 	cmd.Stderr = b.stderr
 	// No session bus here: tell chromium not to look for one (saves seconds of timeouts).
-	cmd.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS=disabled:")
+	// Chromium keeps shared-memory files (org.chromium.Chromium.*) in $TMPDIR and,
+	// killed at the end of the test, never removes them: give it a TMPDIR of this test's.
+	cmd.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS=disabled:", "TMPDIR="+t.TempDir())
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", exe, err)
 	}
