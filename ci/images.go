@@ -6,7 +6,7 @@ package main
 //	dagger call rootfs --arch=aarch64 --image=default export --path=dist/
 //	dagger call initrd --arch=x86_64 --image=systemd export --path=dist/
 //	dagger call image --arch=x86_64 --image=default --fs=ext4 --verity export --path=dist/
-//	dagger call all --arches=x86_64 export --path=dist/
+//	dagger call all --arch=x86_64 export --path=dist/
 //	dagger call all --kernel-variant=targets export --path=dist/
 
 import (
@@ -136,6 +136,9 @@ func (m *Guestforge) All(
 	ctx context.Context,
 	// architectures to build (default: every arch a target names)
 	// +optional
+	arch []string,
+	// deprecated: the old name of --arch, added to it
+	// +optional
 	arches []string,
 	// kernel config variant for every arch; "targets" builds each target's own variant
 	// +default="test"
@@ -166,7 +169,7 @@ func (m *Guestforge) All(
 		if err != nil {
 			return nil, err
 		}
-		return p.All(ctx, repo, build.MatrixSpec{Arches: arches, KernelVariant: build.KernelVariantArg(kernelVariant), FS: f,
+		return p.All(ctx, repo, build.MatrixSpec{Arches: append(arch, arches...), KernelVariant: build.KernelVariantArg(kernelVariant), FS: f,
 			Verity: !noVerity, Compression: comp, AsOf: day})
 	})
 }
@@ -174,21 +177,12 @@ func (m *Guestforge) All(
 // images runs fn with a library client of this session, the pipeline and the
 // checkout, and hands fn's directory back to the module by ID.
 func (m *Guestforge) images(ctx context.Context, fn func(context.Context, *lib.Client, *build.Pipeline, *build.Repo) (*lib.Directory, error)) (*dagger.Directory, error) {
-	c, err := lib.Connect(ctx, lib.WithLogOutput(os.Stderr))
+	s, err := m.session(ctx, os.Stderr)
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
-	p := build.New(c, os.Stderr)
-	src, err := m.libDirectory(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	repo, err := p.RepoFromDirectory(ctx, src)
-	if err != nil {
-		return nil, err
-	}
-	dir, err := fn(ctx, c, p, repo)
+	defer s.client.Close()
+	dir, err := fn(ctx, s.client, s.pipeline, s.repo)
 	if err != nil {
 		return nil, err
 	}
@@ -244,16 +238,22 @@ func (m *Guestforge) KataStatic(
 		}
 		o := katastatic.Options{Arch: arch, Image: image, Initrd: initrdImage, ConfidentialImage: confidentialImage,
 			TestAsDefault: kernelVariant == "test"}
-		secs, set, err := sourcedate.FromEnv()
-		if err != nil {
-			return nil, err
-		}
-		if set {
-			o.Epoch = secs
-		}
-		if err := o.Fill(repo.Toolchain, repo.Configs); err != nil {
+		if err := fillKataStatic(&o, repo); err != nil {
 			return nil, err
 		}
 		return p.KataStatic(ctx, d, o)
 	})
+}
+
+// fillKataStatic sets the tarball's mtimes ($SOURCE_DATE_EPOCH, else toolchain.yaml's
+// epoch, as `release export`) and the kernel names from the checkout.
+func fillKataStatic(o *katastatic.Options, repo *build.Repo) error {
+	secs, set, err := sourcedate.FromEnv()
+	if err != nil {
+		return err
+	}
+	if set {
+		o.Epoch = secs
+	}
+	return o.Fill(repo.Toolchain, repo.Configs)
 }

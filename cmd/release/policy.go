@@ -156,13 +156,9 @@ func newPolicyCheckCmd() *cobra.Command {
 			if err != nil {
 				return badInput(fmt.Errorf("write report: %w", err))
 			}
-			if v := rep.Violations(); len(v) > 0 {
-				names := make([]string, len(v))
-				for i, row := range v {
-					names[i] = row.Name
-				}
+			if v := rep.ViolationNames(); len(v) > 0 {
 				return violation(fmt.Errorf("%d pin(s) outside the N-%d policy: %s (see WHY above; `release policy bump` proposes the edits)",
-					len(v), rep.Lag, strings.Join(names, ", ")))
+					len(v), rep.Lag, strings.Join(v, ", ")))
 			}
 			return nil
 		},
