@@ -157,21 +157,27 @@ func (m *Guestforge) All(
 	asOf string,
 ) (*dagger.Directory, error) {
 	return m.images(ctx, func(ctx context.Context, c *lib.Client, p *build.Pipeline, repo *build.Repo) (*lib.Directory, error) {
-		f, err := build.ParseFS(fs)
+		spec, err := matrixSpec(fs, compress, asOf)
 		if err != nil {
 			return nil, err
 		}
-		comp, err := initrd.ParseCompression(compress)
-		if err != nil {
-			return nil, err
-		}
-		day, err := policy.ParseAsOf(asOf)
-		if err != nil {
-			return nil, err
-		}
-		return p.All(ctx, repo, build.MatrixSpec{Arches: append(arch, arches...), KernelVariant: build.KernelVariantArg(kernelVariant), FS: f,
-			Verity: !noVerity, Compression: comp, AsOf: day})
+		spec.Arches, spec.KernelVariant, spec.Verity = append(arch, arches...), build.KernelVariantArg(kernelVariant), !noVerity
+		return p.All(ctx, repo, spec)
 	})
+}
+
+// matrixSpec parses the image and date arguments of a matrix build.
+func matrixSpec(fs, compress, asOf string) (build.MatrixSpec, error) {
+	f, err := build.ParseFS(fs)
+	if err != nil {
+		return build.MatrixSpec{}, err
+	}
+	comp, err := initrd.ParseCompression(compress)
+	if err != nil {
+		return build.MatrixSpec{}, err
+	}
+	day, err := policy.ParseAsOf(asOf)
+	return build.MatrixSpec{FS: f, Compression: comp, AsOf: day}, err
 }
 
 // images runs fn with a library client of this session, the pipeline and the

@@ -3,7 +3,7 @@ package main
 // The reproducibility gate: `release repro` inside the pipeline.
 //
 //	dagger call repro --arch=x86_64 --kernel-variant=test
-//	dagger call repro --no-kernel --images=default
+//	dagger call repro --no-kernel --image=default
 
 import (
 	"context"
@@ -39,6 +39,9 @@ func (m *Guestforge) Repro(
 	arches []string,
 	// images to build (default: every image the selected targets list)
 	// +optional
+	image []string,
+	// deprecated: the old name of --image, added to it
+	// +optional
 	images []string,
 	// kernel config variant for every arch; "targets" builds each target's own variant
 	// +default="test"
@@ -57,12 +60,19 @@ func (m *Guestforge) Repro(
 	if err != nil {
 		return "", err
 	}
-	if arch = append(arch, arches...); len(arch) == 0 {
+	return m.buildTwice(ctx, build.MatrixSpec{Arches: append(arch, arches...), Images: append(image, images...), NoKernel: noKernel,
+		FS: build.FSExt4, Verity: true, AsOf: day, KernelVariant: build.KernelVariantArg(kernelVariant)}, !noPerturb)
+}
+
+// buildTwice builds spec twice (the engine's arch when spec names none), the second
+// time perturbed when asked, and judges the two trees.
+func (m *Guestforge) buildTwice(ctx context.Context, spec build.MatrixSpec, perturb bool) (string, error) {
+	if len(spec.Arches) == 0 {
 		a, err := gfarch.Host()
 		if err != nil {
 			return "", err
 		}
-		arch = []string{a.Name}
+		spec.Arches = []string{a.Name}
 	}
 	s, err := m.session(ctx, os.Stderr)
 	if err != nil {
@@ -74,10 +84,8 @@ func (m *Guestforge) Repro(
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
-	rs := build.ReproSpec{OutA: filepath.Join(tmp, "a"), OutB: filepath.Join(tmp, "b"),
-		Matrix: build.MatrixSpec{Arches: arch, Images: images, NoKernel: noKernel, FS: build.FSExt4, Verity: true, AsOf: day,
-			KernelVariant: build.KernelVariantArg(kernelVariant)}}
-	if !noPerturb {
+	rs := build.ReproSpec{Matrix: spec, OutA: filepath.Join(tmp, "a"), OutB: filepath.Join(tmp, "b")}
+	if perturb {
 		pt := build.DefaultPerturbation()
 		rs.Perturb = &pt
 	}
