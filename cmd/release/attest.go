@@ -93,8 +93,14 @@ func (o *attestFlags) run(cmd *cobra.Command, dir string) error {
 	if err := pa.Write(t, tc, o.commit, params); err != nil {
 		return badInput(err)
 	}
-	// Reopen: the SBOMs and provenance just written are summed too.
-	if t, err = dist.Open(t.Root); err != nil {
+	return o.sum(cmd, t.Root, written)
+}
+
+// sum writes SHA256SUMS over the tree as it is now, SBOMs and provenance included,
+// and tells what was written.
+func (o *attestFlags) sum(cmd *cobra.Command, root string, written []string) error {
+	t, err := dist.Open(root)
+	if err != nil {
 		return badInput(err)
 	}
 	entries, err := sums.Write(t)

@@ -131,14 +131,8 @@ func (c *cutFlags) planRelease(cmd *cobra.Command) (*plan.Plan, *manifest.Toolch
 		c.distRoot = filepath.Join(c.in.repo, "dist")
 	}
 	if c.resume {
-		tag, st, err := inProgress(c.distRoot, c.in.flags.Version)
-		if err != nil {
+		if asOf, err = c.resumeFrom(); err != nil {
 			return nil, nil, badInput(err)
-		}
-		// Plan again exactly as the cut began: same version, same day.
-		c.in.flags = resumeFlags(tag, st)
-		if asOf, err = time.Parse(time.DateOnly, st.AsOf); err != nil {
-			return nil, nil, badInput(fmt.Errorf("%s: as_of %q: %w", cut.StatePath(c.distRoot, tag), st.AsOf, err))
 		}
 	}
 	p, err := c.in.plan(cmd.Context(), tc, asOf)
@@ -164,6 +158,21 @@ func (c *cutFlags) planRelease(cmd *cobra.Command) (*plan.Plan, *manifest.Toolch
 	}
 	// The tag exists at HEAD: finish (or confirm) the recorded cut.
 	return p, tc, nil
+}
+
+// resumeFrom sets the version flags and returns the day the cut in progress
+// began with, so it is planned again exactly as it began.
+func (c *cutFlags) resumeFrom() (time.Time, error) {
+	tag, st, err := inProgress(c.distRoot, c.in.flags.Version)
+	if err != nil {
+		return time.Time{}, err
+	}
+	c.in.flags = resumeFlags(tag, st)
+	asOf, err := time.Parse(time.DateOnly, st.AsOf)
+	if err != nil {
+		return asOf, fmt.Errorf("%s: as_of %q: %w", cut.StatePath(c.distRoot, tag), st.AsOf, err)
+	}
+	return asOf, nil
 }
 
 // stages assembles the standard stages with the defaults the ci/ module's

@@ -162,13 +162,7 @@ func (o *reproFlags) buildTwice(cmd *cobra.Command, rs build.ReproSpec) error {
 	return nil
 }
 
-func newReproCompareCmd() *cobra.Command {
-	var jsonOut, diffoscopeDir string
-	var noDiffoscope bool
-	cmd := &cobra.Command{
-		Use:   "compare DIR_A DIR_B",
-		Short: "Compare two artifact trees and name the first differing member of each differing artifact",
-		Long: `Compares every file of two trees (e.g. dist/ of two builds) by sha256; a file in only one
+const reproCompareLong = `Compares every file of two trees (e.g. dist/ of two builds) by sha256; a file in only one
 tree is a mismatch. For each differing artifact it names the first differing member:
 initrds (newc cpio, zstd/gzip/none) and tarballs record by record, ext4 images through
 debugfs, erofs images through fsck.erofs --extract; anything else by the first differing
@@ -179,43 +173,57 @@ read a file): the report never holds a byte from outside the two trees. A tree g
 symlink is resolved once and the report says so. Names are escaped in the text report.
 --json and --diffoscope-dir must lie outside both trees; the --json file is what
 release report --repro joins into a build's report (the Reproducible column).
-Exit 0 identical, 1 different, 2 when the trees cannot be compared.`,
-		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, o := range []string{jsonOut, diffoscopeDir} {
-				if o == "" {
-					continue
-				}
-				if err := safepath.CheckOutput(o, args[0], args[1]); err != nil {
-					return badInput(err)
-				}
-			}
-			opts := repro.Options{NoDiffoscope: noDiffoscope, DiffoscopeDir: diffoscopeDir}
-			rep, err := repro.Compare(cmd.Context(), args[0], args[1], opts)
-			if errors.Is(err, repro.ErrBadInput) {
-				return badInput(err)
-			}
-			if err != nil {
-				return err
-			}
-			if err := rep.WriteText(cmd.OutOrStdout()); err != nil {
-				return err
-			}
-			if jsonOut != "" {
-				if err := writeReport(jsonOut, rep.WriteJSON); err != nil {
-					return badInput(err)
-				}
-			}
-			if !rep.Identical {
-				return violation(errors.New(rep.Summary()))
-			}
-			return nil
-		},
+Exit 0 identical, 1 different, 2 when the trees cannot be compared.`
+
+// reproCompare are the flags of `release repro compare`.
+type reproCompare struct {
+	jsonOut, diffoscopeDir string
+	noDiffoscope           bool
+}
+
+func newReproCompareCmd() *cobra.Command {
+	var o reproCompare
+	cmd := &cobra.Command{
+		Use:   "compare DIR_A DIR_B",
+		Short: "Compare two artifact trees and name the first differing member of each differing artifact",
+		Long:  reproCompareLong,
+		Args:  cobra.ExactArgs(2),
+		RunE:  func(cmd *cobra.Command, args []string) error { return o.run(cmd, args[0], args[1]) },
 	}
-	cmd.Flags().StringVar(&jsonOut, "json", "", "also write the report as JSON to this file")
-	cmd.Flags().StringVar(&diffoscopeDir, "diffoscope-dir", "", "where diffoscope writes its report (default: a new temporary directory)")
-	cmd.Flags().BoolVar(&noDiffoscope, "no-diffoscope", false, "do not run diffoscope even when it is on PATH")
+	cmd.Flags().StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file")
+	cmd.Flags().StringVar(&o.diffoscopeDir, "diffoscope-dir", "", "where diffoscope writes its report (default: a new temporary directory)")
+	cmd.Flags().BoolVar(&o.noDiffoscope, "no-diffoscope", false, "do not run diffoscope even when it is on PATH")
 	return cmd
+}
+
+func (o *reproCompare) run(cmd *cobra.Command, a, b string) error {
+	for _, out := range []string{o.jsonOut, o.diffoscopeDir} {
+		if out == "" {
+			continue
+		}
+		if err := safepath.CheckOutput(out, a, b); err != nil {
+			return badInput(err)
+		}
+	}
+	rep, err := repro.Compare(cmd.Context(), a, b, repro.Options{NoDiffoscope: o.noDiffoscope, DiffoscopeDir: o.diffoscopeDir})
+	if errors.Is(err, repro.ErrBadInput) {
+		return badInput(err)
+	}
+	if err != nil {
+		return err
+	}
+	if err := rep.WriteText(cmd.OutOrStdout()); err != nil {
+		return err
+	}
+	if o.jsonOut != "" {
+		if err := writeReport(o.jsonOut, rep.WriteJSON); err != nil {
+			return badInput(err)
+		}
+	}
+	if !rep.Identical {
+		return violation(errors.New(rep.Summary()))
+	}
+	return nil
 }
 
 // reproMarker marks a directory as release repro's, so a later run may empty it.
