@@ -10,6 +10,7 @@ package main
 //	dagger call all --kernel-variant=targets export --path=dist/
 
 import (
+	"cmp"
 	"context"
 	"os"
 
@@ -230,36 +231,39 @@ func (m *Guestforge) KataStatic(
 	// the day deprecated targets are judged on, YYYY-MM-DD (default: today, UTC)
 	// +optional
 	asOf string,
+	// every member's mtime, as $SOURCE_DATE_EPOCH for `release export` (default: toolchain.yaml's epoch)
+	// +optional
+	sourceDateEpoch string,
 ) (*dagger.Directory, error) {
+	o := katastatic.Options{Arch: arch, Image: image, Initrd: initrdImage, ConfidentialImage: confidentialImage,
+		TestAsDefault: kernelVariant == "test"}
 	return m.images(ctx, func(ctx context.Context, c *lib.Client, p *build.Pipeline, repo *build.Repo) (*lib.Directory, error) {
 		day, err := policy.ParseAsOf(asOf)
 		if err != nil {
 			return nil, err
 		}
-		variant := build.KernelVariantArg(kernelVariant)
-		d, err := p.All(ctx, repo, build.MatrixSpec{Arches: []string{arch}, KernelVariant: variant, FS: build.FSExt4,
-			Verity: true, Compression: initrd.Zstd, AsOf: day})
+		d, err := p.All(ctx, repo, build.MatrixSpec{Arches: []string{arch}, KernelVariant: build.KernelVariantArg(kernelVariant),
+			FS: build.FSExt4, Verity: true, Compression: initrd.Zstd, AsOf: day})
 		if err != nil {
 			return nil, err
 		}
-		o := katastatic.Options{Arch: arch, Image: image, Initrd: initrdImage, ConfidentialImage: confidentialImage,
-			TestAsDefault: kernelVariant == "test"}
-		if err := fillKataStatic(&o, repo); err != nil {
-			return nil, err
-		}
-		return p.KataStatic(ctx, d, o)
+		return kataStaticTarball(ctx, p, repo, d, o, sourceDateEpoch)
 	})
 }
 
-// fillKataStatic sets the tarball's mtimes ($SOURCE_DATE_EPOCH, else toolchain.yaml's
-// epoch, as `release export`) and the kernel names from the checkout.
-func fillKataStatic(o *katastatic.Options, repo *build.Repo) error {
-	secs, set, err := sourcedate.FromEnv()
-	if err != nil {
-		return err
-	}
-	if set {
+// kataStaticTarball writes the tarball of the built tree d: its mtimes
+// sourceDateEpoch, else this process's $SOURCE_DATE_EPOCH, else toolchain.yaml's
+// epoch (as `release export`), and the kernel names from the checkout.
+func kataStaticTarball(ctx context.Context, p *build.Pipeline, repo *build.Repo, d *lib.Directory, o katastatic.Options, sourceDateEpoch string) (*lib.Directory, error) {
+	if v := cmp.Or(sourceDateEpoch, os.Getenv(sourcedate.Env)); v != "" {
+		secs, err := sourcedate.Parse(v)
+		if err != nil {
+			return nil, err
+		}
 		o.Epoch = secs
 	}
-	return o.Fill(repo.Toolchain, repo.Configs)
+	if err := o.Fill(repo.Toolchain, repo.Configs); err != nil {
+		return nil, err
+	}
+	return p.KataStatic(ctx, d, o)
 }
