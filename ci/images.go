@@ -6,10 +6,11 @@ package main
 //	dagger call rootfs --arch=aarch64 --image=default export --path=dist/
 //	dagger call initrd --arch=x86_64 --image=systemd export --path=dist/
 //	dagger call image --arch=x86_64 --image=default --fs=ext4 --verity export --path=dist/
-//	dagger call all --arches=x86_64 export --path=dist/
+//	dagger call all --arch=x86_64 export --path=dist/
 //	dagger call all --kernel-variant=targets export --path=dist/
 
 import (
+	"cmp"
 	"context"
 	"os"
 
@@ -136,6 +137,9 @@ func (m *Guestforge) All(
 	ctx context.Context,
 	// architectures to build (default: every arch a target names)
 	// +optional
+	arch []string,
+	// deprecated: the old name of --arch, added to it
+	// +optional
 	arches []string,
 	// kernel config variant for every arch; "targets" builds each target's own variant
 	// +default="test"
@@ -154,41 +158,38 @@ func (m *Guestforge) All(
 	asOf string,
 ) (*dagger.Directory, error) {
 	return m.images(ctx, func(ctx context.Context, c *lib.Client, p *build.Pipeline, repo *build.Repo) (*lib.Directory, error) {
-		f, err := build.ParseFS(fs)
+		spec, err := matrixSpec(fs, compress, asOf)
 		if err != nil {
 			return nil, err
 		}
-		comp, err := initrd.ParseCompression(compress)
-		if err != nil {
-			return nil, err
-		}
-		day, err := policy.ParseAsOf(asOf)
-		if err != nil {
-			return nil, err
-		}
-		return p.All(ctx, repo, build.MatrixSpec{Arches: arches, KernelVariant: build.KernelVariantArg(kernelVariant), FS: f,
-			Verity: !noVerity, Compression: comp, AsOf: day})
+		spec.Arches, spec.KernelVariant, spec.Verity = append(arch, arches...), build.KernelVariantArg(kernelVariant), !noVerity
+		return p.All(ctx, repo, spec)
 	})
+}
+
+// matrixSpec parses the image and date arguments of a matrix build.
+func matrixSpec(fs, compress, asOf string) (build.MatrixSpec, error) {
+	f, err := build.ParseFS(fs)
+	if err != nil {
+		return build.MatrixSpec{}, err
+	}
+	comp, err := initrd.ParseCompression(compress)
+	if err != nil {
+		return build.MatrixSpec{}, err
+	}
+	day, err := policy.ParseAsOf(asOf)
+	return build.MatrixSpec{FS: f, Compression: comp, AsOf: day}, err
 }
 
 // images runs fn with a library client of this session, the pipeline and the
 // checkout, and hands fn's directory back to the module by ID.
 func (m *Guestforge) images(ctx context.Context, fn func(context.Context, *lib.Client, *build.Pipeline, *build.Repo) (*lib.Directory, error)) (*dagger.Directory, error) {
-	c, err := lib.Connect(ctx, lib.WithLogOutput(os.Stderr))
+	s, err := m.session(ctx, os.Stderr)
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
-	p := build.New(c, os.Stderr)
-	src, err := m.libDirectory(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	repo, err := p.RepoFromDirectory(ctx, src)
-	if err != nil {
-		return nil, err
-	}
-	dir, err := fn(ctx, c, p, repo)
+	defer s.client.Close()
+	dir, err := fn(ctx, s.client, s.pipeline, s.repo)
 	if err != nil {
 		return nil, err
 	}
@@ -230,30 +231,39 @@ func (m *Guestforge) KataStatic(
 	// the day deprecated targets are judged on, YYYY-MM-DD (default: today, UTC)
 	// +optional
 	asOf string,
+	// every member's mtime, as $SOURCE_DATE_EPOCH for `release export` (default: toolchain.yaml's epoch)
+	// +optional
+	sourceDateEpoch string,
 ) (*dagger.Directory, error) {
+	o := katastatic.Options{Arch: arch, Image: image, Initrd: initrdImage, ConfidentialImage: confidentialImage,
+		TestAsDefault: kernelVariant == "test"}
 	return m.images(ctx, func(ctx context.Context, c *lib.Client, p *build.Pipeline, repo *build.Repo) (*lib.Directory, error) {
 		day, err := policy.ParseAsOf(asOf)
 		if err != nil {
 			return nil, err
 		}
-		variant := build.KernelVariantArg(kernelVariant)
-		d, err := p.All(ctx, repo, build.MatrixSpec{Arches: []string{arch}, KernelVariant: variant, FS: build.FSExt4,
-			Verity: true, Compression: initrd.Zstd, AsOf: day})
+		d, err := p.All(ctx, repo, build.MatrixSpec{Arches: []string{arch}, KernelVariant: build.KernelVariantArg(kernelVariant),
+			FS: build.FSExt4, Verity: true, Compression: initrd.Zstd, AsOf: day})
 		if err != nil {
 			return nil, err
 		}
-		o := katastatic.Options{Arch: arch, Image: image, Initrd: initrdImage, ConfidentialImage: confidentialImage,
-			TestAsDefault: kernelVariant == "test"}
-		secs, set, err := sourcedate.FromEnv()
-		if err != nil {
-			return nil, err
-		}
-		if set {
-			o.Epoch = secs
-		}
-		if err := o.Fill(repo.Toolchain, repo.Configs); err != nil {
-			return nil, err
-		}
-		return p.KataStatic(ctx, d, o)
+		return kataStaticTarball(ctx, p, repo, d, o, sourceDateEpoch)
 	})
+}
+
+// kataStaticTarball writes the tarball of the built tree d: its mtimes
+// sourceDateEpoch, else this process's $SOURCE_DATE_EPOCH, else toolchain.yaml's
+// epoch (as `release export`), and the kernel names from the checkout.
+func kataStaticTarball(ctx context.Context, p *build.Pipeline, repo *build.Repo, d *lib.Directory, o katastatic.Options, sourceDateEpoch string) (*lib.Directory, error) {
+	if v := cmp.Or(sourceDateEpoch, os.Getenv(sourcedate.Env)); v != "" {
+		secs, err := sourcedate.Parse(v)
+		if err != nil {
+			return nil, err
+		}
+		o.Epoch = secs
+	}
+	if err := o.Fill(repo.Toolchain, repo.Configs); err != nil {
+		return nil, err
+	}
+	return p.KataStatic(ctx, d, o)
 }

@@ -1,14 +1,16 @@
 // Package main is guestforge's Dagger module: thin functions over internal/build and
 // internal/policy, so `dagger call` and `release build` run the same pipeline code.
 //
-//	dagger call kernel --arch=x86_64 --variant=test export --path=dist/
+//	dagger call kernel --arch=x86_64 --kernel-variant=test export --path=dist/
 //	dagger call policy-check --feeds=testdata/feeds --as-of=2026-11-22
 package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -50,6 +52,9 @@ func (m *Guestforge) Kernel(
 	arch string,
 	// test (smallest bootable), default, or a kernel-configs/variants/ name
 	// +default="test"
+	kernelVariant string,
+	// deprecated: the old name of --kernel-variant, which it overrides when given
+	// +optional
 	variant string,
 	// the day deprecated targets are judged on, YYYY-MM-DD (default: today, UTC)
 	// +optional
@@ -63,29 +68,13 @@ func (m *Guestforge) Kernel(
 	if err != nil {
 		return nil, err
 	}
-	c, err := lib.Connect(ctx, lib.WithLogOutput(os.Stderr))
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	p := build.New(c, os.Stderr)
-	src, err := m.libDirectory(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	repo, err := p.RepoFromDirectory(ctx, src)
-	if err != nil {
-		return nil, err
-	}
-	k, err := p.GatedKernel(ctx, repo, build.KernelSpec{Arch: a, Variant: variant}, day)
-	if err != nil {
-		return nil, err
-	}
-	id, err := k.Dir.ID(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return dag.LoadDirectoryFromID(dagger.DirectoryID(id)), nil
+	return m.images(ctx, func(ctx context.Context, _ *lib.Client, p *build.Pipeline, repo *build.Repo) (*lib.Directory, error) {
+		k, err := p.GatedKernel(ctx, repo, build.KernelSpec{Arch: a, Variant: cmp.Or(variant, kernelVariant)}, day)
+		if err != nil {
+			return nil, err
+		}
+		return k.Dir, nil
+	})
 }
 
 // PolicyCheck evaluates toolchain.yaml and go.mod's direct requirements against the
@@ -103,43 +92,24 @@ func (m *Guestforge) PolicyCheck(
 	// +optional
 	asOf string,
 ) (string, error) {
-	tcData, err := m.Source.File(build.ToolchainFile).Contents(ctx)
-	if err != nil {
-		return "", err
-	}
-	tc, err := manifest.Parse(build.ToolchainFile, []byte(tcData))
-	if err != nil {
-		return "", err
-	}
-	modData, err := m.Source.File("go.mod").Contents(ctx)
-	if err != nil {
-		return "", err
-	}
-	deps, err := policy.ParseDirectDeps("go.mod", []byte(modData))
-	if err != nil {
-		return "", err
-	}
 	day, err := policy.ParseAsOf(asOf)
 	if err != nil {
 		return "", err
 	}
-	var src policy.Source = policy.LiveSource{Client: &http.Client{Timeout: 30 * time.Second}, GoProxy: policy.DefaultGoProxy}
-	if feeds != nil {
-		dir, err := os.MkdirTemp("", "guestforge-feeds-")
-		if err != nil {
-			return "", err
-		}
-		defer os.RemoveAll(dir)
-		if _, err := feeds.Export(ctx, dir); err != nil {
-			return "", err
-		}
-		src = policy.DirSource{Dir: filepath.Clean(dir)}
-	}
-	f, err := policy.LoadFeeds(ctx, src, policy.NeedsFor(tc, deps))
+	tc, deps, err := m.policyInputs(ctx)
 	if err != nil {
 		return "", err
 	}
-	rep, err := policy.Check(tc, deps, f, day)
+	dir, err := os.MkdirTemp("", "guestforge-feeds-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	src, err := policySource(ctx, feeds, dir)
+	if err != nil {
+		return "", err
+	}
+	rep, err := policy.Evaluate(ctx, src, tc, deps, day)
 	if err != nil {
 		return "", err
 	}
@@ -147,14 +117,72 @@ func (m *Guestforge) PolicyCheck(
 	if err := rep.WriteTable(&buf); err != nil {
 		return "", err
 	}
-	if v := rep.Violations(); len(v) > 0 {
-		names := make([]string, len(v))
-		for i, row := range v {
-			names[i] = row.Name
-		}
-		return "", fmt.Errorf("%s\n%d pin(s) outside the N-%d policy: %s", buf.String(), len(v), rep.Lag, strings.Join(names, ", "))
+	if v := rep.ViolationNames(); len(v) > 0 {
+		return "", fmt.Errorf("%s\n%d pin(s) outside the N-%d policy: %s", buf.String(), len(v), rep.Lag, strings.Join(v, ", "))
 	}
 	return buf.String(), nil
+}
+
+// policyInputs reads the checkout's toolchain.yaml and go.mod's direct requirements.
+func (m *Guestforge) policyInputs(ctx context.Context) (*manifest.Toolchain, []policy.Dependency, error) {
+	tcData, err := m.Source.File(build.ToolchainFile).Contents(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	tc, err := manifest.Parse(build.ToolchainFile, []byte(tcData))
+	if err != nil {
+		return nil, nil, err
+	}
+	modData, err := m.Source.File("go.mod").Contents(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	deps, err := policy.ParseDirectDeps("go.mod", []byte(modData))
+	if err != nil {
+		return nil, nil, err
+	}
+	return tc, deps, nil
+}
+
+// policySource is where the gate reads upstream's releases: the feeds directory,
+// exported to dir, or upstream itself.
+func policySource(ctx context.Context, feeds *dagger.Directory, dir string) (policy.Source, error) {
+	if feeds == nil {
+		return policy.LiveSource{Client: &http.Client{Timeout: 30 * time.Second}, GoProxy: policy.DefaultGoProxy}, nil
+	}
+	if _, err := feeds.Export(ctx, dir); err != nil {
+		return nil, err
+	}
+	return policy.DirSource{Dir: filepath.Clean(dir)}, nil
+}
+
+// session is a library client of this function's engine session, the pipeline
+// over it and the module's checkout: what every function builds with.
+type session struct {
+	client   *lib.Client
+	pipeline *build.Pipeline
+	repo     *build.Repo
+}
+
+// session joins the engine session; progress gets the pipeline's progress (nil:
+// none). The caller closes s.client.
+func (m *Guestforge) session(ctx context.Context, progress io.Writer) (*session, error) {
+	c, err := lib.Connect(ctx, lib.WithLogOutput(os.Stderr))
+	if err != nil {
+		return nil, err
+	}
+	p := build.New(c, progress)
+	src, err := m.libDirectory(ctx, c)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	repo, err := p.RepoFromDirectory(ctx, src)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return &session{client: c, pipeline: p, repo: repo}, nil
 }
 
 // libDirectory hands the module's source directory to the library client of the same

@@ -12,7 +12,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,14 +25,10 @@ import (
 	"github.com/guestforge/guestforge/internal/build"
 	"github.com/guestforge/guestforge/internal/build/cutbuild"
 	"github.com/guestforge/guestforge/internal/manifest"
-	"github.com/guestforge/guestforge/internal/policy"
 	"github.com/guestforge/guestforge/internal/release/cut"
 	"github.com/guestforge/guestforge/internal/release/cut/adapt"
 	relplan "github.com/guestforge/guestforge/internal/release/plan"
 )
-
-// githubIssuer is the OIDC issuer of GitHub Actions tokens.
-const githubIssuer = "https://token.actions.githubusercontent.com"
 
 // Release cuts the release a `release plan --format json` decided: policy gate, the
 // build matrix of every planned arch and target variant (in this engine session),
@@ -106,8 +101,53 @@ func (m *Guestforge) Release(
 	// owner/name for pull request links in the notes
 	// +default="guestforge/guestforge"
 	githubRepo string,
+	// the attestations' creation time, as $SOURCE_DATE_EPOCH for `release cut` (default: toolchain.yaml's epoch)
+	// +optional
+	sourceDateEpoch string,
 ) (*dagger.Directory, error) {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	work, err := os.MkdirTemp("", "guestforge-release-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	r, err := m.releaseCheckout(ctx, work, version, plan)
+	if err != nil {
+		return nil, err
+	}
+	signing, err := releaseSigning(ctx, key, keyPassword, keyless, oidcRequestToken, oidcRequestUrl)
+	if err != nil {
+		return nil, err
+	}
+	reg := &adapt.Registry{Repo: registry, Insecure: insecure, Signing: signing, NoBoot: !boot, Source: source}
+	if err := releaseRegistry(ctx, reg, work, registryUsername, registryPassword, publicKey); err != nil {
+		return nil, err
+	}
+	src, err := policySource(ctx, feeds, filepath.Join(work, "feeds"))
+	if err != nil {
+		return nil, err
+	}
+	cfg := adapt.Config{
+		Policy: relplan.PolicyCheck{Source: src, GoMod: filepath.Join(r.Repo, "go.mod")}, Builder: m.cutBuilder(log),
+		ImagesDir:  filepath.Join(r.Repo, build.ImagesDir),
+		Provenance: adapt.ProvenanceAttester{Repository: source, BuilderID: builderId, InvocationID: invocationId},
+		Signing:    signing, Registry: reg, Identity: certificateIdentity, GitHubRepo: githubRepo,
+	}
+	// The caller's $GITHUB_WORKFLOW_REF does not reach this container: keyless
+	// runs pass --certificate-identity.
+	if err := adapt.Defaults(&cfg, r.Manifest, adapt.Env{SourceDateEpoch: sourceDateEpoch}); err != nil {
+		return nil, err
+	}
+	if err := runRelease(ctx, r, cfg, dryRun, until, log); err != nil {
+		return nil, err
+	}
+	return m.hostDirectory(ctx, r.DistRoot)
+}
+
+// releaseCheckout exports the checkout as the stages read it under work: the
+// manifest (planned, hashed, attested), go.mod (policy gate) and images/ (SBOM
+// agent facts), and returns the release of the plan, which must be version's.
+func (m *Guestforge) releaseCheckout(ctx context.Context, work, version string, plan *dagger.File) (*cut.Release, error) {
 	planJSON, err := plan.Contents(ctx)
 	if err != nil {
 		return nil, err
@@ -119,14 +159,6 @@ func (m *Guestforge) Release(
 	if p.Decision.Tag != version {
 		return nil, fmt.Errorf("--version %s, but the plan releases %q: pass the plan `release plan --version %s --format json` printed", version, p.Decision.Tag, version)
 	}
-
-	work, err := os.MkdirTemp("", "guestforge-release-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(work)
-	// The checkout as the stages read it: the manifest (planned, hashed, attested),
-	// go.mod (policy gate) and images/ (SBOM agent facts).
 	repoDir, distDir := filepath.Join(work, "repo"), filepath.Join(work, "dist")
 	for _, f := range []string{build.ToolchainFile, "go.mod"} {
 		if _, err := m.Source.File(f).Export(ctx, filepath.Join(repoDir, f)); err != nil {
@@ -140,16 +172,13 @@ func (m *Guestforge) Release(
 	if err != nil {
 		return nil, err
 	}
+	return cut.NewRelease(p, repoDir, distDir, tc), nil
+}
 
-	var src policy.Source = policy.LiveSource{Client: &http.Client{Timeout: 30 * time.Second}, GoProxy: policy.DefaultGoProxy}
-	if feeds != nil {
-		dir := filepath.Join(work, "feeds")
-		if _, err := feeds.Export(ctx, dir); err != nil {
-			return nil, err
-		}
-		src = policy.DirSource{Dir: dir}
-	}
+// releaseSigning unwraps the signing secrets into this process's memory.
+func releaseSigning(ctx context.Context, key, keyPassword *dagger.Secret, keyless bool, oidcToken, oidcURL *dagger.Secret) (*adapt.Signing, error) {
 	signing := &adapt.Signing{Keyless: keyless}
+	var err error
 	if key != nil {
 		if signing.KeyPEM, err = plaintext(ctx, key); err != nil {
 			return nil, err
@@ -160,89 +189,80 @@ func (m *Guestforge) Release(
 			}
 		}
 	}
-	if keyless {
-		// The OIDC provider of sigstore reads the Actions token request from the
-		// environment: this process's own, gone when the function returns.
-		for env, s := range map[string]*dagger.Secret{"ACTIONS_ID_TOKEN_REQUEST_TOKEN": oidcRequestToken, "ACTIONS_ID_TOKEN_REQUEST_URL": oidcRequestUrl} {
-			if s == nil {
-				continue
-			}
-			v, err := plaintext(ctx, s)
-			if err != nil {
-				return nil, err
-			}
-			os.Setenv(env, string(v))
+	if !keyless {
+		return signing, nil
+	}
+	// The OIDC provider of sigstore reads the Actions token request from the
+	// environment: this process's own, gone when the function returns.
+	for env, s := range map[string]*dagger.Secret{"ACTIONS_ID_TOKEN_REQUEST_TOKEN": oidcToken, "ACTIONS_ID_TOKEN_REQUEST_URL": oidcURL} {
+		if s == nil {
+			continue
 		}
-	}
-	reg := &adapt.Registry{Repo: registry, Insecure: insecure, Signing: signing, NoBoot: !boot, Source: source}
-	if reg.Repo == "" {
-		reg.Repo = tc.Release.Registry
-	}
-	if registryPassword != nil {
-		pw, err := plaintext(ctx, registryPassword)
+		v, err := plaintext(ctx, s)
 		if err != nil {
 			return nil, err
 		}
-		reg.Remote = []remote.Option{remote.WithAuth(&authn.Basic{Username: registryUsername, Password: string(pw)})}
+		os.Setenv(env, string(v))
+	}
+	return signing, nil
+}
+
+// releaseRegistry adds the registry credentials and the public key verify
+// checks against (exported under work).
+func releaseRegistry(ctx context.Context, reg *adapt.Registry, work, username string, password *dagger.Secret, publicKey *dagger.File) error {
+	if password != nil {
+		pw, err := plaintext(ctx, password)
+		if err != nil {
+			return err
+		}
+		reg.Remote = []remote.Option{remote.WithAuth(&authn.Basic{Username: username, Password: string(pw)})}
 	}
 	if publicKey != nil {
 		reg.PublicKey = filepath.Join(work, "cosign.pub")
 		if _, err := publicKey.Export(ctx, reg.PublicKey); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	created, err := adapt.Epoch(tc, "")
-	if err != nil {
-		return nil, err
-	}
-	builder := cutbuild.Builder{Heartbeat: 30 * time.Second, Open: func(ctx context.Context, _ *cut.Release) (*cutbuild.Session, error) {
-		c, err := lib.Connect(ctx, lib.WithLogOutput(os.Stderr))
+	return nil
+}
+
+// cutBuilder builds the release matrix in a session of this function's engine.
+func (m *Guestforge) cutBuilder(log *slog.Logger) cutbuild.Builder {
+	return cutbuild.Builder{Heartbeat: 30 * time.Second, Open: func(ctx context.Context, _ *cut.Release) (*cutbuild.Session, error) {
+		s, err := m.session(ctx, nil)
 		if err != nil {
 			return nil, err
 		}
-		bp := build.New(c, nil)
-		bp.Log = log
-		srcDir, err := m.libDirectory(ctx, c)
-		if err != nil {
-			c.Close()
-			return nil, err
-		}
-		repo, err := bp.RepoFromDirectory(ctx, srcDir)
-		if err != nil {
-			c.Close()
-			return nil, err
-		}
-		return &cutbuild.Session{Pipeline: bp, Repo: repo, Close: c.Close}, nil
+		s.pipeline.Log = log
+		return &cutbuild.Session{Pipeline: s.pipeline, Repo: s.repo, Close: s.client.Close}, nil
 	}}
-	stages, err := adapt.Stages(adapt.Config{
-		Policy: relplan.PolicyCheck{Source: src, GoMod: filepath.Join(repoDir, "go.mod")}, Builder: builder,
-		ImagesDir: filepath.Join(repoDir, build.ImagesDir), Created: created,
-		Provenance: adapt.ProvenanceAttester{Repository: source, BuilderID: builderId, InvocationID: invocationId},
-		Signing:    signing, Registry: reg,
-		Identity: certificateIdentity, Issuer: githubIssuer, GitHubRepo: githubRepo,
-	})
+}
+
+// runRelease runs the stages; a dry run leaves <version>.dry-run.txt in the
+// dist directory, what every stage would do.
+func runRelease(ctx context.Context, r *cut.Release, cfg adapt.Config, dryRun bool, until string, log *slog.Logger) error {
+	stages, err := adapt.Stages(cfg)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	r := cut.NewRelease(p, repoDir, distDir, tc)
 	var out bytes.Buffer
 	r.Out, r.Log = &out, log
 	res, err := cut.Run(ctx, r, stages, cut.Options{DryRun: dryRun, Until: until})
 	os.Stderr.Write(out.Bytes())
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if dryRun {
-		fmt.Fprintf(&out, "\nDry run complete: %d stages would run, %d are already done.\n", len(res.Ran), len(res.Skipped))
-		if err := os.MkdirAll(distDir, 0o755); err != nil {
-			return nil, err
+		out.WriteString(adapt.DryRunSummary(res))
+		if err := os.MkdirAll(r.DistRoot, 0o755); err != nil {
+			return err
 		}
-		if err := os.WriteFile(filepath.Join(distDir, version+".dry-run.txt"), out.Bytes(), 0o644); err != nil {
-			return nil, err
+		if err := os.WriteFile(filepath.Join(r.DistRoot, r.Tag+".dry-run.txt"), out.Bytes(), 0o644); err != nil {
+			return err
 		}
 	}
-	log.Info("release", "version", version, "ran", res.Ran, "stopped", res.Stopped)
-	return m.hostDirectory(ctx, distDir)
+	log.Info("release", "version", r.Tag, "ran", res.Ran, "stopped", res.Stopped)
+	return nil
 }
 
 // plaintext reads a secret for a library that needs the bytes (signing, registry

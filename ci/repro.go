@@ -2,8 +2,8 @@ package main
 
 // The reproducibility gate: `release repro` inside the pipeline.
 //
-//	dagger call repro --arches=x86_64 --kernel-variant=test
-//	dagger call repro --no-kernel --images=default
+//	dagger call repro --arch=x86_64 --kernel-variant=test
+//	dagger call repro --no-kernel --image=default
 
 import (
 	"context"
@@ -11,8 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	lib "dagger.io/dagger"
 
 	gfarch "github.com/guestforge/guestforge/internal/arch"
 	"github.com/guestforge/guestforge/internal/build"
@@ -35,8 +33,14 @@ func (m *Guestforge) Repro(
 	ctx context.Context,
 	// architectures to build (default: the engine's)
 	// +optional
+	arch []string,
+	// deprecated: the old name of --arch, added to it
+	// +optional
 	arches []string,
 	// images to build (default: every image the selected targets list)
+	// +optional
+	image []string,
+	// deprecated: the old name of --image, added to it
 	// +optional
 	images []string,
 	// kernel config variant for every arch; "targets" builds each target's own variant
@@ -56,45 +60,46 @@ func (m *Guestforge) Repro(
 	if err != nil {
 		return "", err
 	}
-	if len(arches) == 0 {
+	return m.buildTwice(ctx, build.MatrixSpec{Arches: append(arch, arches...), Images: append(image, images...), NoKernel: noKernel,
+		FS: build.FSExt4, Verity: true, AsOf: day, KernelVariant: build.KernelVariantArg(kernelVariant)}, !noPerturb)
+}
+
+// buildTwice builds spec twice (the engine's arch when spec names none), the second
+// time perturbed when asked, and judges the two trees.
+func (m *Guestforge) buildTwice(ctx context.Context, spec build.MatrixSpec, perturb bool) (string, error) {
+	if len(spec.Arches) == 0 {
 		a, err := gfarch.Host()
 		if err != nil {
 			return "", err
 		}
-		arches = []string{a.Name}
+		spec.Arches = []string{a.Name}
 	}
-	c, err := lib.Connect(ctx, lib.WithLogOutput(os.Stderr))
+	s, err := m.session(ctx, os.Stderr)
 	if err != nil {
 		return "", err
 	}
-	defer c.Close()
-	p := build.New(c, os.Stderr)
-	src, err := m.libDirectory(ctx, c)
-	if err != nil {
-		return "", err
-	}
-	repo, err := p.RepoFromDirectory(ctx, src)
-	if err != nil {
-		return "", err
-	}
-	spec := build.MatrixSpec{Arches: arches, Images: images, NoKernel: noKernel, FS: build.FSExt4, Verity: true, AsOf: day,
-		KernelVariant: build.KernelVariantArg(kernelVariant)}
+	defer s.client.Close()
 	tmp, err := os.MkdirTemp("", "guestforge-repro-")
 	if err != nil {
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
 	rs := build.ReproSpec{Matrix: spec, OutA: filepath.Join(tmp, "a"), OutB: filepath.Join(tmp, "b")}
-	if !noPerturb {
+	if perturb {
 		pt := build.DefaultPerturbation()
 		rs.Perturb = &pt
 	}
-	if _, err := p.BuildTwice(ctx, repo, rs); err != nil {
+	if _, err := s.pipeline.BuildTwice(ctx, s.repo, rs); err != nil {
 		return "", err
 	}
+	return compareTrees(ctx, rs.OutA, rs.OutB, tmp)
+}
+
+// compareTrees judges the two builds; a mismatch is an error carrying the report.
+func compareTrees(ctx context.Context, a, b, tmp string) (string, error) {
 	// No diffoscope: its report would stay in this function's container, and on a
 	// disk image it can take longer than the builds.
-	rep, err := repro.Compare(ctx, rs.OutA, rs.OutB, repro.Options{TempDir: tmp, NoDiffoscope: true})
+	rep, err := repro.Compare(ctx, a, b, repro.Options{TempDir: tmp, NoDiffoscope: true})
 	if err != nil {
 		return "", err
 	}

@@ -23,8 +23,14 @@ func TestBuildAllRefusesRemovedTargets(t *testing.T) {
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("a refused build wrote %s (%v)", out, err)
 	}
-	res = relRun(t, t.TempDir(), nil, "build", "--all", "--test", "--variant", "debug", "--out", out, "--manifest", manifest)
+	res = relRun(t, t.TempDir(), nil, "build", "--all", "--test", "--kernel-variant", "debug", "--out", out, "--manifest", manifest)
 	if res.code != 2 || !strings.Contains(res.stderr, "--test builds the test variant") {
-		t.Errorf("--test with --variant debug: exit %d\n%s", res.code, res.stderr)
+		t.Errorf("--test with --kernel-variant debug: exit %d\n%s", res.code, res.stderr)
+	}
+	// The old name still asks for the variant (scripts keep working) and says the new one.
+	res = relRun(t, t.TempDir(), nil, "build", "--all", "--test", "--variant", "debug", "--out", out, "--manifest", manifest)
+	if res.code != 2 || !strings.Contains(res.stderr, "--test builds the test variant") ||
+		!strings.Contains(res.stderr, "Flag --variant has been deprecated, use --kernel-variant") {
+		t.Errorf("--test with the deprecated --variant debug: exit %d\n%s", res.code, res.stderr)
 	}
 }

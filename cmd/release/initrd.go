@@ -16,90 +16,105 @@ import (
 
 func init() { rootCmd.AddCommand(newInitrdCmd()) }
 
-// newInitrdCmd builds `release initrd` and `release initrd ls`; a constructor
-// so tests get fresh flag state.
-func newInitrdCmd() *cobra.Command {
-	var (
-		root, tarFile, initMode, archName, agent, compress, out, maxSize string
-		epoch                                                            int64
-		owners                                                           []string
-	)
-	cmd := &cobra.Command{
-		Use:   "initrd --root DIR|--tar FILE --init agent|systemd --arch ARCH [--agent FILE] -o FILE",
-		Short: "Pack a reproducible initrd (newc cpio) from a directory or a tarball",
-		Long: `Pack a tree into a reproducible initramfs: entries sorted, mtime = --epoch
+const initrdLong = `Pack a tree into a reproducible initramfs: entries sorted, mtime = --epoch
 (default $SOURCE_DATE_EPOCH), uid/gid 0 unless --owner says otherwise, inodes
 renumbered, hardlinks and device nodes kept. Before writing, the init is wired
 and checked (agent: the agent is /init; systemd: /init -> systemd, the agent a
-unit), every ELF must be built for --arch, and no symlink may leave the root.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := arch.Parse(archName)
-			if err != nil {
-				return badInput(err)
-			}
-			mode, err := initrd.ParseInitMode(initMode)
-			if err != nil {
-				return badInput(err)
-			}
-			c, err := initrd.ParseCompression(compress)
-			if err != nil {
-				return badInput(err)
-			}
-			if out == "" {
-				return badInput(fmt.Errorf("-o FILE is required"))
-			}
-			if !cmd.Flags().Changed("epoch") {
-				epoch, err = epochFromEnv()
-				if err != nil {
-					return badInput(err)
-				}
-			}
-			spec := initrd.Spec{Root: root, Tar: tarFile, Init: mode, Agent: agent, Arch: a, Compression: c, Epoch: epoch}
-			for _, o := range owners {
-				ow, err := initrd.ParseOwner(o)
-				if err != nil {
-					return badInput(err)
-				}
-				spec.Owners = append(spec.Owners, ow)
-			}
-			if maxSize != "" {
-				spec.Limits.MaxTotalBytes, err = manifest.ParseSize(maxSize)
-				if err != nil {
-					return badInput(err)
-				}
-			}
-			res, err := initrd.Build(spec, out)
-			var invalid *initrd.ValidationError
-			if errors.As(err, &invalid) {
-				return violation(err)
-			}
-			if err != nil {
-				return badInput(err)
-			}
-			for _, r := range res.Rewrites {
-				fmt.Fprintln(cmd.ErrOrStderr(), "rewrote symlink", r)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s  %s\n%d entries, %d bytes of content, %d bytes newc, %d bytes %s (init %s, %s, epoch %d)\n",
-				res.SHA256, out, res.Entries, res.ContentBytes, res.ArchiveBytes, res.Bytes, res.Compression, mode, a.Name, epoch)
-			return nil
-		},
+unit), every ELF must be built for --arch, and no symlink may leave the root.`
+
+// initrdFlags are the flags of `release initrd`.
+type initrdFlags struct {
+	root, tarFile, initMode, archName, agent, compress, out, maxSize string
+	epoch                                                            int64
+	owners                                                           []string
+}
+
+// newInitrdCmd builds `release initrd` and `release initrd ls`; a constructor
+// so tests get fresh flag state.
+func newInitrdCmd() *cobra.Command {
+	var o initrdFlags
+	cmd := &cobra.Command{
+		Use:   "initrd --root DIR|--tar FILE --init agent|systemd --arch ARCH [--agent FILE] -o FILE",
+		Short: "Pack a reproducible initrd (newc cpio) from a directory or a tarball",
+		Long:  initrdLong,
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&root, "root", "", "directory holding the tree")
-	f.StringVar(&tarFile, "tar", "", "tarball holding the tree (what a pipeline exports)")
-	f.StringVar(&initMode, "init", "", "agent (the agent is /init) or systemd (systemd is /init, the agent a unit); none packs the tree as is")
-	f.StringVar(&archName, "arch", "", "target architecture: "+strings.Join(arch.Names(), ", "))
-	f.StringVar(&agent, "agent", "", "agent binary to install (default: the tree already has it)")
-	f.StringVar(&compress, "compress", "zstd", "zstd (smallest, fastest to pack and to unpack; the kernel needs CONFIG_RD_ZSTD, which kernel-configs/common sets), gzip (any kernel, Kata's format) or none")
-	f.Int64Var(&epoch, "epoch", 0, "mtime of every entry, seconds since 1970 (default $SOURCE_DATE_EPOCH, else 0)")
-	f.StringArrayVar(&owners, "owner", nil, "PATH=UID:GID owner of PATH and everything under it (repeatable)")
-	f.StringVar(&maxSize, "max-size", "", "refuse trees with more file content than this (e.g. 256MiB; default 1GiB)")
-	f.StringVarP(&out, "output", "o", "", "initrd file to write")
+	f.StringVar(&o.root, "root", "", "directory holding the tree")
+	f.StringVar(&o.tarFile, "tar", "", "tarball holding the tree (what a pipeline exports)")
+	f.StringVar(&o.initMode, "init", "", "agent (the agent is /init) or systemd (systemd is /init, the agent a unit); none packs the tree as is")
+	f.StringVar(&o.archName, "arch", "", "target architecture: "+strings.Join(arch.Names(), ", "))
+	f.StringVar(&o.agent, "agent", "", "agent binary to install (default: the tree already has it)")
+	f.StringVar(&o.compress, "compress", "zstd", "zstd (smallest, fastest to pack and to unpack; the kernel needs CONFIG_RD_ZSTD, which kernel-configs/common sets), gzip (any kernel, Kata's format) or none")
+	f.Int64Var(&o.epoch, "epoch", 0, "mtime of every entry, seconds since 1970 (default $SOURCE_DATE_EPOCH, else 0)")
+	f.StringArrayVar(&o.owners, "owner", nil, "PATH=UID:GID owner of PATH and everything under it (repeatable)")
+	f.StringVar(&o.maxSize, "max-size", "", "refuse trees with more file content than this (e.g. 256MiB; default 1GiB)")
+	f.StringVarP(&o.out, "output", "o", "", "initrd file to write")
 	_ = cmd.MarkFlagRequired("init")
 	_ = cmd.MarkFlagRequired("arch")
+	cmd.AddCommand(newInitrdLsCmd())
+	return cmd
+}
 
-	ls := &cobra.Command{
+func (o *initrdFlags) run(cmd *cobra.Command) error {
+	spec, err := o.spec(cmd)
+	if err != nil {
+		return badInput(err)
+	}
+	res, err := initrd.Build(spec, o.out)
+	var invalid *initrd.ValidationError
+	if errors.As(err, &invalid) {
+		return violation(err)
+	}
+	if err != nil {
+		return badInput(err)
+	}
+	for _, r := range res.Rewrites {
+		fmt.Fprintln(cmd.ErrOrStderr(), "rewrote symlink", r)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s  %s\n%d entries, %d bytes of content, %d bytes newc, %d bytes %s (init %s, %s, epoch %d)\n",
+		res.SHA256, o.out, res.Entries, res.ContentBytes, res.ArchiveBytes, res.Bytes, res.Compression, spec.Init, spec.Arch.Name, spec.Epoch)
+	return nil
+}
+
+// spec parses the flags into what initrd.Build packs.
+func (o *initrdFlags) spec(cmd *cobra.Command) (initrd.Spec, error) {
+	var spec initrd.Spec
+	var err error
+	if spec.Arch, err = arch.Parse(o.archName); err != nil {
+		return spec, err
+	}
+	if spec.Init, err = initrd.ParseInitMode(o.initMode); err != nil {
+		return spec, err
+	}
+	if spec.Compression, err = initrd.ParseCompression(o.compress); err != nil {
+		return spec, err
+	}
+	if o.out == "" {
+		return spec, fmt.Errorf("-o FILE is required")
+	}
+	spec.Root, spec.Tar, spec.Agent, spec.Epoch = o.root, o.tarFile, o.agent, o.epoch
+	if !cmd.Flags().Changed("epoch") {
+		if spec.Epoch, err = epochFromEnv(); err != nil {
+			return spec, err
+		}
+	}
+	for _, s := range o.owners {
+		ow, err := initrd.ParseOwner(s)
+		if err != nil {
+			return spec, err
+		}
+		spec.Owners = append(spec.Owners, ow)
+	}
+	if o.maxSize != "" {
+		spec.Limits.MaxTotalBytes, err = manifest.ParseSize(o.maxSize)
+	}
+	return spec, err
+}
+
+func newInitrdLsCmd() *cobra.Command {
+	return &cobra.Command{
 		Use:   "ls FILE",
 		Short: "List an initrd (gzip, zstd or plain newc): mode, owner, size, mtime, name",
 		Args:  cobra.ExactArgs(1),
@@ -120,8 +135,6 @@ unit), every ELF must be built for --arch, and no symlink may leave the root.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(ls)
-	return cmd
 }
 
 // epochFromEnv is $SOURCE_DATE_EPOCH, else 0 (the packer has no manifest to fall

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/guestforge/guestforge/cmd/release/options"
 	"github.com/guestforge/guestforge/internal/arch"
 	"github.com/guestforge/guestforge/internal/kconfig"
 	"github.com/guestforge/guestforge/internal/manifest"
@@ -49,17 +50,19 @@ func (k *kconfigTree) load() (*kconfig.Tree, error) {
 // kconfigTarget are the flags naming one (arch, variant).
 type kconfigTarget struct {
 	kconfigTree
-	arch, variant string
+	arch    options.ArchOptions
+	variant options.KernelVariantOptions
 }
 
 func (k *kconfigTarget) register(cmd *cobra.Command) {
 	k.kconfigTree.register(cmd)
-	cmd.Flags().StringVar(&k.arch, "arch", "", "guest architecture (default: the host's)")
-	cmd.Flags().StringVar(&k.variant, "variant", kconfig.DefaultVariant, "kernel config variant")
+	k.arch.AddFlags(cmd.Flags())
+	k.variant = options.KernelVariantOptions{Variant: kconfig.DefaultVariant}
+	k.variant.AddFlags(cmd.Flags())
 }
 
 func (k *kconfigTarget) merge() (*kconfig.Tree, *kconfig.Merged, error) {
-	a, err := parseArchOrHost(k.arch)
+	a, err := k.arch.Resolve()
 	if err != nil {
 		return nil, nil, badInput(err)
 	}
@@ -67,18 +70,11 @@ func (k *kconfigTarget) merge() (*kconfig.Tree, *kconfig.Merged, error) {
 	if err != nil {
 		return nil, nil, badInput(err)
 	}
-	m, err := tree.Merge(a, k.variant)
+	m, err := tree.Merge(a, k.variant.Variant)
 	if err != nil {
 		return nil, nil, badInput(err)
 	}
 	return tree, m, nil
-}
-
-func parseArchOrHost(name string) (arch.Arch, error) {
-	if name == "" {
-		return arch.Host()
-	}
-	return arch.Parse(name)
 }
 
 func newKconfigListCmd() *cobra.Command {
@@ -150,59 +146,74 @@ func newKconfigMergeCmd() *cobra.Command {
 	return cmd
 }
 
+// kconfigVerify are the flags of `release kconfig verify`.
+type kconfigVerify struct {
+	t                 kconfigTarget
+	manifest          options.ManifestOptions
+	dotConfig, series string
+}
+
 func newKconfigVerifyCmd() *cobra.Command {
-	var t kconfigTarget
-	var dotConfig, series, manifestPath string
+	o := kconfigVerify{manifest: options.ManifestOptions{Path: "toolchain.yaml", Help: "toolchain manifest (for the kernel series)"}}
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Check that every requested symbol survived in a configured .config",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			tree, m, err := t.merge()
-			if err != nil {
-				return err
-			}
-			if series == "" {
-				tc, err := manifest.Load(manifestPath)
-				if err != nil {
-					return badInput(fmt.Errorf("kernel series: pass --series or a manifest: %w", err))
-				}
-				if series, err = kconfig.Series(tc.Kernel.Version); err != nil {
-					return badInput(err)
-				}
-			}
-			allow, err := tree.Allowlist(series)
-			if err != nil {
-				return badInput(err)
-			}
-			data, err := os.ReadFile(dotConfig)
-			if err != nil {
-				return badInput(fmt.Errorf("read the configured kernel's .config: %w", err))
-			}
-			r, err := m.Verify(data, allow)
-			if r != nil {
-				for _, e := range r.Excused {
-					fmt.Fprintln(cmd.ErrOrStderr(), "excused:", e)
-				}
-				for _, e := range r.UnusedAllow {
-					fmt.Fprintf(cmd.ErrOrStderr(), "unused allowlist entry %s (%s): it excused nothing here\n", e.Name, e.Pos)
-				}
-			}
-			if err != nil {
-				var verr *kconfig.VerifyError
-				if errors.As(err, &verr) {
-					return violation(err)
-				}
-				return badInput(err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s/%s config %s: all %d requested symbols survived (%d excused)\n",
-				m.Arch.Name, m.Variant, m.ID(), r.Checked, len(r.Excused))
-			return nil
-		},
+		RunE:  func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
-	t.register(cmd)
-	cmd.Flags().StringVar(&dotConfig, "config", ".config", "the .config written by make olddefconfig")
-	cmd.Flags().StringVar(&series, "series", "", "kernel series for the allowlist, e.g. 6.12 (default: from the manifest's kernel.version)")
-	cmd.Flags().StringVar(&manifestPath, "manifest", "toolchain.yaml", "toolchain manifest (for the kernel series)")
+	o.t.register(cmd)
+	cmd.Flags().StringVar(&o.dotConfig, "config", ".config", "the .config written by make olddefconfig")
+	cmd.Flags().StringVar(&o.series, "series", "", "kernel series for the allowlist, e.g. 6.12 (default: from the manifest's kernel.version)")
+	o.manifest.AddFlags(cmd.Flags())
 	return cmd
+}
+
+func (o *kconfigVerify) run(cmd *cobra.Command) error {
+	tree, m, err := o.t.merge()
+	if err != nil {
+		return err
+	}
+	allow, err := o.allowlist(tree)
+	if err != nil {
+		return badInput(err)
+	}
+	data, err := os.ReadFile(o.dotConfig)
+	if err != nil {
+		return badInput(fmt.Errorf("read the configured kernel's .config: %w", err))
+	}
+	r, err := m.Verify(data, allow)
+	if r != nil {
+		for _, e := range r.Excused {
+			fmt.Fprintln(cmd.ErrOrStderr(), "excused:", e)
+		}
+		for _, e := range r.UnusedAllow {
+			fmt.Fprintf(cmd.ErrOrStderr(), "unused allowlist entry %s (%s): it excused nothing here\n", e.Name, e.Pos)
+		}
+	}
+	if err != nil {
+		var verr *kconfig.VerifyError
+		if errors.As(err, &verr) {
+			return violation(err)
+		}
+		return badInput(err)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s/%s config %s: all %d requested symbols survived (%d excused)\n",
+		m.Arch.Name, m.Variant, m.ID(), r.Checked, len(r.Excused))
+	return nil
+}
+
+// allowlist is the tree's allowlist of the kernel series: --series, else the
+// manifest's kernel.version.
+func (o *kconfigVerify) allowlist(tree *kconfig.Tree) (*kconfig.Allowlist, error) {
+	series := o.series
+	if series == "" {
+		tc, err := manifest.Load(o.manifest.Path)
+		if err != nil {
+			return nil, fmt.Errorf("kernel series: pass --series or a manifest: %w", err)
+		}
+		if series, err = kconfig.Series(tc.Kernel.Version); err != nil {
+			return nil, err
+		}
+	}
+	return tree.Allowlist(series)
 }

@@ -32,7 +32,7 @@ func kconfigExitCode(err error) int {
 }
 
 func TestKconfigMergeAndList(t *testing.T) {
-	out, errOut, err := runKconfig(t, "merge", "--configs", "../../kernel-configs", "--arch", "x86_64", "--variant", "gpu")
+	out, errOut, err := runKconfig(t, "merge", "--configs", "../../kernel-configs", "--arch", "x86_64", "--kernel-variant", "gpu")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestKconfigMergeAndList(t *testing.T) {
 		t.Errorf("stderr does not report the gpu modules override:\n%s", errOut)
 	}
 	path := filepath.Join(t.TempDir(), "frag.config")
-	if _, _, err := runKconfig(t, "merge", "--configs", "../../kernel-configs", "--arch", "x86_64", "--variant", "gpu", "-o", path); err != nil {
+	if _, _, err := runKconfig(t, "merge", "--configs", "../../kernel-configs", "--arch", "x86_64", "--kernel-variant", "gpu", "-o", path); err != nil {
 		t.Fatal(err)
 	}
 	if data, _ := os.ReadFile(path); string(data) != out {
@@ -56,7 +56,7 @@ func TestKconfigMergeAndList(t *testing.T) {
 	if lines := strings.Count(list, "\n"); lines != 18 || strings.Contains(list, "s390x    gpu") {
 		t.Errorf("list has %d lines, want 18 targets without s390x/gpu:\n%s", lines, list)
 	}
-	if _, _, err := runKconfig(t, "merge", "--configs", "../../kernel-configs", "--arch", "x86_64", "--variant", "nope"); kconfigExitCode(err) != exitBadInput {
+	if _, _, err := runKconfig(t, "merge", "--configs", "../../kernel-configs", "--arch", "x86_64", "--kernel-variant", "nope"); kconfigExitCode(err) != exitBadInput {
 		t.Errorf("unknown variant: exit %d (%v), want %d", kconfigExitCode(err), err, exitBadInput)
 	}
 }
@@ -89,7 +89,7 @@ func TestKconfigVerify(t *testing.T) {
 // --kata-fragments merges Kata's own fragment directory layout.
 func TestKconfigMergeKataFragments(t *testing.T) {
 	kata := "../../internal/kconfig/testdata/kata-x86_64"
-	out, errOut, err := runKconfig(t, "merge", "--kata-fragments", kata, "--arch", "x86_64", "--variant", "confidential")
+	out, errOut, err := runKconfig(t, "merge", "--kata-fragments", kata, "--arch", "x86_64", "--kernel-variant", "confidential")
 	if err != nil {
 		t.Fatal(err)
 	}

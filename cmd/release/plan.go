@@ -80,50 +80,57 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-func newPlanCmd() *cobra.Command {
-	var (
-		in     releaseInputs
-		format string
-	)
-	cmd := &cobra.Command{
-		Use:   "plan",
-		Short: "Show the next release: version and why, changes, policy, targets, what will be built (changes nothing)",
-		Long: `Works out the next release from the git tags, the date (--as-of) and toolchain.yaml:
+const planLong = `Works out the next release from the git tags, the date (--as-of) and toolchain.yaml:
 a minor X.Y.0 each month on release.day, a patch with --patch, a major only with --major
 (release candidates vX.0.0-rc.N first, then --major --final). Lists the commits since the
 last tag by area and type with their PR numbers, runs the toolchain policy check, shows the
 target matrix with support status (deprecations with their removal date, targets without a
 maintainer) and the artifacts the build will produce. Nothing is written.
 Exit 0 when the release can be cut or there is nothing to do, 1 when something blocks it
-(listed under BLOCKED), 2 when the inputs cannot be read.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "text" && format != "json" {
-				return badInput(fmt.Errorf("--format %q: use text or json", format))
-			}
-			tc, asOf, err := in.load()
-			if err != nil {
-				return badInput(err)
-			}
-			p, err := in.plan(cmd.Context(), tc, asOf)
-			if err != nil {
-				return badInput(err)
-			}
-			if format == "json" {
-				err = p.WriteJSON(cmd.OutOrStdout())
-			} else {
-				err = p.WriteText(cmd.OutOrStdout())
-			}
-			if err != nil {
-				return badInput(err)
-			}
-			if len(p.Blockers) > 0 && !p.Nothing() {
-				return violation(errors.New("the release is blocked: fix what BLOCKED lists, then plan again"))
-			}
-			return nil
-		},
+(listed under BLOCKED), 2 when the inputs cannot be read.`
+
+// planFlags are the flags of `release plan`.
+type planFlags struct {
+	in     releaseInputs
+	format string
+}
+
+func newPlanCmd() *cobra.Command {
+	var o planFlags
+	cmd := &cobra.Command{
+		Use:   "plan",
+		Short: "Show the next release: version and why, changes, policy, targets, what will be built (changes nothing)",
+		Long:  planLong,
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
-	in.register(cmd)
-	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json (.decision.tag is the version)")
+	o.in.register(cmd)
+	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json (.decision.tag is the version)")
 	return cmd
+}
+
+func (o *planFlags) run(cmd *cobra.Command) error {
+	if o.format != "text" && o.format != "json" {
+		return badInput(fmt.Errorf("--format %q: use text or json", o.format))
+	}
+	tc, asOf, err := o.in.load()
+	if err != nil {
+		return badInput(err)
+	}
+	p, err := o.in.plan(cmd.Context(), tc, asOf)
+	if err != nil {
+		return badInput(err)
+	}
+	if o.format == "json" {
+		err = p.WriteJSON(cmd.OutOrStdout())
+	} else {
+		err = p.WriteText(cmd.OutOrStdout())
+	}
+	if err != nil {
+		return badInput(err)
+	}
+	if len(p.Blockers) > 0 && !p.Nothing() {
+		return violation(errors.New("the release is blocked: fix what BLOCKED lists, then plan again"))
+	}
+	return nil
 }

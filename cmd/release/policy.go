@@ -156,13 +156,9 @@ func newPolicyCheckCmd() *cobra.Command {
 			if err != nil {
 				return badInput(fmt.Errorf("write report: %w", err))
 			}
-			if v := rep.Violations(); len(v) > 0 {
-				names := make([]string, len(v))
-				for i, row := range v {
-					names[i] = row.Name
-				}
+			if v := rep.ViolationNames(); len(v) > 0 {
 				return violation(fmt.Errorf("%d pin(s) outside the N-%d policy: %s (see WHY above; `release policy bump` proposes the edits)",
-					len(v), rep.Lag, strings.Join(names, ", ")))
+					len(v), rep.Lag, strings.Join(v, ", ")))
 			}
 			return nil
 		},
@@ -172,63 +168,77 @@ func newPolicyCheckCmd() *cobra.Command {
 	return cmd
 }
 
-func newPolicyBumpCmd() *cobra.Command {
-	var in policyInputs
-	var write bool
-	var format string
-	cmd := &cobra.Command{
-		Use:   "bump",
-		Short: "Show (or --write) the edits that move every pin to the newest stable release",
-		Long: `Go and Rust pins move to the newest stable release; --write edits them in
+const policyBumpLong = `Go and Rust pins move to the newest stable release; --write edits them in
 toolchain.yaml in place (comments, order and quoting kept) and drops the exceptions
 they no longer need. The kernel moves to the newest patch of its series and go.mod
 requirements to the newest release of their major: those are shown with what to do
-(url and sha256 change with the kernel; go get for modules) and are never written.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "text" && format != "json" {
-				return badInput(fmt.Errorf("--format %q: use text or json", format))
-			}
-			l, err := in.load(cmd.Context())
-			if err != nil {
-				return err
-			}
-			plan, err := policy.Bump(l.m, l.deps, l.feeds, l.asOf)
-			if err != nil {
-				return badInput(err)
-			}
-			out := cmd.OutOrStdout()
-			if format == "json" {
-				err = plan.WriteJSON(out)
-			} else {
-				err = plan.WriteText(out)
-			}
-			if err != nil {
-				return badInput(fmt.Errorf("write plan: %w", err))
-			}
-			if !write {
-				return nil
-			}
-			rw := plan.Rewrite()
-			if len(rw.Edits) == 0 && len(rw.DropExceptions) == 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "%s: nothing for --write to change\n", in.manifest)
-				return nil
-			}
-			data, err := rw.Apply(in.manifest, l.m.Source)
-			if err != nil {
-				return badInput(err)
-			}
-			if err := manifest.WriteInPlace(in.manifest, data); err != nil {
-				return badInput(err)
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s: %d version edit(s), %d exception(s) dropped\n", in.manifest, len(rw.Edits), len(rw.DropExceptions))
-			return nil
-		},
+(url and sha256 change with the kernel; go get for modules) and are never written.`
+
+// policyBump are the flags of `release policy bump`.
+type policyBump struct {
+	in     policyInputs
+	write  bool
+	format string
+}
+
+func newPolicyBumpCmd() *cobra.Command {
+	var o policyBump
+	cmd := &cobra.Command{
+		Use:   "bump",
+		Short: "Show (or --write) the edits that move every pin to the newest stable release",
+		Long:  policyBumpLong,
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
-	in.register(cmd, true)
-	cmd.Flags().BoolVar(&write, "write", false, "edit the manifest in place")
-	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	o.in.register(cmd, true)
+	cmd.Flags().BoolVar(&o.write, "write", false, "edit the manifest in place")
+	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json")
 	return cmd
+}
+
+func (o *policyBump) run(cmd *cobra.Command) error {
+	if o.format != "text" && o.format != "json" {
+		return badInput(fmt.Errorf("--format %q: use text or json", o.format))
+	}
+	l, err := o.in.load(cmd.Context())
+	if err != nil {
+		return err
+	}
+	plan, err := policy.Bump(l.m, l.deps, l.feeds, l.asOf)
+	if err != nil {
+		return badInput(err)
+	}
+	out := cmd.OutOrStdout()
+	if o.format == "json" {
+		err = plan.WriteJSON(out)
+	} else {
+		err = plan.WriteText(out)
+	}
+	if err != nil {
+		return badInput(fmt.Errorf("write plan: %w", err))
+	}
+	if !o.write {
+		return nil
+	}
+	return o.rewrite(cmd, plan, l.m)
+}
+
+// rewrite applies the plan's Go and Rust edits to the manifest in place.
+func (o *policyBump) rewrite(cmd *cobra.Command, plan *policy.Plan, m *manifest.Toolchain) error {
+	rw := plan.Rewrite()
+	if len(rw.Edits) == 0 && len(rw.DropExceptions) == 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "%s: nothing for --write to change\n", o.in.manifest)
+		return nil
+	}
+	data, err := rw.Apply(o.in.manifest, m.Source)
+	if err != nil {
+		return badInput(err)
+	}
+	if err := manifest.WriteInPlace(o.in.manifest, data); err != nil {
+		return badInput(err)
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s: %d version edit(s), %d exception(s) dropped\n", o.in.manifest, len(rw.Edits), len(rw.DropExceptions))
+	return nil
 }
 
 func newPolicySnapshotCmd() *cobra.Command {

@@ -10,11 +10,11 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
-	"github.com/guestforge/guestforge/internal/arch"
+	"github.com/guestforge/guestforge/cmd/release/options"
 	"github.com/guestforge/guestforge/internal/build"
 	"github.com/guestforge/guestforge/internal/initrd"
-	"github.com/guestforge/guestforge/internal/policy"
 	"github.com/guestforge/guestforge/internal/release/repro"
 	"github.com/guestforge/guestforge/internal/report"
 	"github.com/guestforge/guestforge/internal/safepath"
@@ -22,17 +22,7 @@ import (
 
 func init() { rootCmd.AddCommand(newReproCmd()) }
 
-func newReproCmd() *cobra.Command {
-	var (
-		arches, images                                    []string
-		variant, out, manifestPath, archive, fs, compress string
-		asOf                                              string
-		keep, noKernel, noPerturb, noDiffoscope, verbose  bool
-	)
-	cmd := &cobra.Command{
-		Use:   "repro",
-		Short: "Reproducibility gate: build the target set twice with every cache off and compare the artifacts",
-		Long: `Builds the selected targets twice through the Dagger pipelines, each time with a fresh
+const reproLong = `Builds the selected targets twice through the Dagger pipelines, each time with a fresh
 nonce (every step re-runs: no engine cache, no ccache, no cached mmdebstrap), the second
 time in a perturbed environment (time zone GFT-13:45, LANG=fr_CH.UTF-8 with LC_ALL=C,
 umask 0002, another working directory in the containers, another client work path), and
@@ -48,102 +38,131 @@ the verdict in its Reproducible column: release report --dist dist --repro OUT/r
 builds of everything selected (a test kernel and the default images on x86_64 take
 tens of minutes on two cores).
 Exit 0 when every artifact is identical, 1 when one differs, 2 when the build or the
-comparison could not run.`,
-		Example: `  release repro --arches x86_64 --images default --kernel-variant test
-  release repro --no-kernel --images default --keep --out /tmp/repro
+comparison could not run.`
+
+// reproFlags are the flags of `release repro`.
+type reproFlags struct {
+	arches                                           options.ArchesOptions
+	variant                                          options.KernelVariantOptions
+	archive                                          options.KernelArchiveOptions
+	manifest                                         options.ManifestOptions
+	asOf                                             options.AsOfOptions
+	img                                              options.ImageBuildOptions
+	images                                           []string
+	out                                              string
+	keep, noKernel, noPerturb, noDiffoscope, verbose bool
+}
+
+func newReproCmd() *cobra.Command {
+	o := reproFlags{variant: options.KernelVariantOptions{Variant: "test",
+		Help: "kernel config variant for every arch; \"" + build.TargetVariants + "\" builds each target's own variant"},
+		manifest: options.ManifestOptions{Path: "toolchain.yaml"}}
+	cmd := &cobra.Command{
+		Use:   "repro",
+		Short: "Reproducibility gate: build the target set twice with every cache off and compare the artifacts",
+		Long:  reproLong,
+		Example: `  release repro --arch x86_64 --image default --kernel-variant test
+  release repro --no-kernel --image default --keep --out /tmp/repro
   release repro compare dist/repro/a dist/repro/b`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if len(arches) == 0 {
-				a, err := arch.Host()
-				if err != nil {
-					return badInput(err)
-				}
-				arches = []string{a.Name}
-			}
-			day, err := policy.ParseAsOf(asOf)
-			if err != nil {
-				return badInput(err)
-			}
-			spec := build.MatrixSpec{Arches: arches, Images: images, NoKernel: noKernel, Verity: true,
-				AsOf: day, KernelArchive: archive, KernelVariant: build.KernelVariantArg(variant)}
-			if spec.FS, err = build.ParseFS(fs); err != nil {
-				return badInput(err)
-			}
-			if spec.Compression, err = initrd.ParseCompression(compress); err != nil {
-				return badInput(err)
-			}
-			if err := safepath.CheckOutput(out, build.Inputs(manifestPath, archive)...); err != nil {
-				return badInput(err)
-			}
-			dirA, dirB := filepath.Join(out, "a"), filepath.Join(out, "b")
-			if err := prepareReproOut(out, dirA, dirB); err != nil {
-				return badInput(err)
-			}
-			ctx := cmd.Context()
-			var progress io.Writer
-			if verbose {
-				progress = cmd.ErrOrStderr()
-			}
-			s, err := build.Open(ctx, build.OpenSpec{Root: filepath.Dir(manifestPath), LogDir: out, Progress: progress,
-				Log: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))})
-			if err != nil {
-				return buildExit(err)
-			}
-			defer s.Close()
-			p, repo := s.Pipeline, s.Repo
-			rs := build.ReproSpec{Matrix: spec, OutA: dirA, OutB: dirB}
-			if !noPerturb {
-				pt := build.DefaultPerturbation()
-				rs.Perturb = &pt
-			}
-			builds, err := p.BuildTwice(ctx, repo, rs)
-			if err != nil {
-				return err
-			}
-			for i, b := range builds {
-				p.Log.Info("repro: build done", "build", string(rune('a'+i)), "took", b.Took.Round(1e9), "nonce", b.Nonce)
-			}
-			rep, err := compareAndWrite(cmd, dirA, dirB, out, noDiffoscope)
-			if err != nil {
-				return err
-			}
-			if rep.Identical && !keep {
-				os.RemoveAll(dirA)
-				os.RemoveAll(dirB)
-			}
-			if !rep.Identical {
-				return violation(errors.New(rep.Summary()))
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
-	f := cmd.Flags()
-	f.StringSliceVar(&arches, "arches", nil, "architectures to build (default: this machine's)")
-	f.StringSliceVar(&images, "images", nil, "images to build (default: every image the selected targets list)")
-	f.StringVar(&variant, "kernel-variant", "test", "kernel config variant for every arch; \""+build.TargetVariants+"\" builds each target's own variant")
-	f.BoolVar(&noKernel, "no-kernel", false, "leave kernels out (images only)")
-	f.StringVar(&out, "out", filepath.Join("dist", report.ReproDir), "directory for the two trees and the reports")
-	f.BoolVar(&keep, "keep", false, "keep OUT/a and OUT/b after a pass (they are always kept after a mismatch)")
-	f.BoolVar(&noPerturb, "no-perturb", false, "build the second tree like the first (tells plain nondeterminism from a perturbation that leaks)")
-	f.BoolVar(&noDiffoscope, "no-diffoscope", false, "do not run diffoscope even when it is on PATH")
-	f.StringVar(&fs, "fs", "ext4", "rootfs image filesystem: ext4 or erofs")
-	f.StringVar(&compress, "compress", "zstd", "initrd compression: zstd, gzip or none")
-	f.StringVar(&asOf, "as-of", "", "the day deprecated targets are judged on, YYYY-MM-DD (default: today, UTC)")
-	f.StringVar(&manifestPath, "manifest", "toolchain.yaml", "toolchain manifest; kernel-configs/, images/ and patches/ are read beside it")
-	f.StringVar(&archive, "kernel-archive", os.Getenv("GUESTFORGE_KERNEL_ARCHIVE"), "local copy of the pinned kernel archive for offline hosts (default $GUESTFORGE_KERNEL_ARCHIVE)")
-	f.BoolVarP(&verbose, "verbose", "v", false, "also show the engine's progress on stderr")
+	o.addFlags(cmd.Flags())
 	cmd.AddCommand(newReproCompareCmd())
 	return cmd
 }
 
-func newReproCompareCmd() *cobra.Command {
-	var jsonOut, diffoscopeDir string
-	var noDiffoscope bool
-	cmd := &cobra.Command{
-		Use:   "compare DIR_A DIR_B",
-		Short: "Compare two artifact trees and name the first differing member of each differing artifact",
-		Long: `Compares every file of two trees (e.g. dist/ of two builds) by sha256; a file in only one
+func (o *reproFlags) addFlags(f *pflag.FlagSet) {
+	o.arches.AddFlags(f)
+	f.StringSliceVar(&o.images, "image", nil, "images to build, repeatable or comma-separated (default: every image the selected targets list)")
+	options.Alias(f, "images", "image")
+	o.variant.AddFlags(f)
+	f.BoolVar(&o.noKernel, "no-kernel", false, "leave kernels out (images only)")
+	f.StringVar(&o.out, "out", filepath.Join("dist", report.ReproDir), "directory for the two trees and the reports")
+	f.BoolVar(&o.keep, "keep", false, "keep OUT/a and OUT/b after a pass (they are always kept after a mismatch)")
+	f.BoolVar(&o.noPerturb, "no-perturb", false, "build the second tree like the first (tells plain nondeterminism from a perturbation that leaks)")
+	f.BoolVar(&o.noDiffoscope, "no-diffoscope", false, "do not run diffoscope even when it is on PATH")
+	o.img.AddFlags(f)
+	o.asOf.AddFlags(f)
+	o.manifest.AddFlags(f)
+	o.archive.AddFlags(f)
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "also show the engine's progress on stderr")
+}
+
+// spec is the matrix both builds build.
+func (o *reproFlags) spec() (build.MatrixSpec, error) {
+	arches, err := o.arches.OrHost()
+	if err != nil {
+		return build.MatrixSpec{}, err
+	}
+	day, err := o.asOf.Day()
+	if err != nil {
+		return build.MatrixSpec{}, err
+	}
+	spec := build.MatrixSpec{Arches: arches, Images: o.images, NoKernel: o.noKernel, Verity: true,
+		AsOf: day, KernelArchive: o.archive.Archive, KernelVariant: build.KernelVariantArg(o.variant.Variant)}
+	if spec.FS, err = build.ParseFS(o.img.FS); err != nil {
+		return spec, err
+	}
+	if spec.Compression, err = initrd.ParseCompression(o.img.Compress); err != nil {
+		return spec, err
+	}
+	return spec, safepath.CheckOutput(o.out, build.Inputs(o.manifest.Path, o.archive.Archive)...)
+}
+
+func (o *reproFlags) run(cmd *cobra.Command) error {
+	spec, err := o.spec()
+	if err != nil {
+		return badInput(err)
+	}
+	rs := build.ReproSpec{Matrix: spec, OutA: filepath.Join(o.out, "a"), OutB: filepath.Join(o.out, "b")}
+	if err := prepareReproOut(o.out, rs.OutA, rs.OutB); err != nil {
+		return badInput(err)
+	}
+	if !o.noPerturb {
+		pt := build.DefaultPerturbation()
+		rs.Perturb = &pt
+	}
+	if err := o.buildTwice(cmd, rs); err != nil {
+		return err
+	}
+	rep, err := compareAndWrite(cmd, rs.OutA, rs.OutB, o.out, o.noDiffoscope)
+	if err != nil {
+		return err
+	}
+	if rep.Identical && !o.keep {
+		os.RemoveAll(rs.OutA)
+		os.RemoveAll(rs.OutB)
+	}
+	if !rep.Identical {
+		return violation(errors.New(rep.Summary()))
+	}
+	return nil
+}
+
+// buildTwice opens an engine session over the manifest's checkout and builds rs.
+func (o *reproFlags) buildTwice(cmd *cobra.Command, rs build.ReproSpec) error {
+	var progress io.Writer
+	if o.verbose {
+		progress = cmd.ErrOrStderr()
+	}
+	s, err := build.Open(cmd.Context(), build.OpenSpec{Root: filepath.Dir(o.manifest.Path), LogDir: o.out, Progress: progress,
+		Log: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))})
+	if err != nil {
+		return buildExit(err)
+	}
+	defer s.Close()
+	builds, err := s.Pipeline.BuildTwice(cmd.Context(), s.Repo, rs)
+	if err != nil {
+		return err
+	}
+	for i, b := range builds {
+		s.Pipeline.Log.Info("repro: build done", "build", string(rune('a'+i)), "took", b.Took.Round(1e9), "nonce", b.Nonce)
+	}
+	return nil
+}
+
+const reproCompareLong = `Compares every file of two trees (e.g. dist/ of two builds) by sha256; a file in only one
 tree is a mismatch. For each differing artifact it names the first differing member:
 initrds (newc cpio, zstd/gzip/none) and tarballs record by record, ext4 images through
 debugfs, erofs images through fsck.erofs --extract; anything else by the first differing
@@ -154,43 +173,57 @@ read a file): the report never holds a byte from outside the two trees. A tree g
 symlink is resolved once and the report says so. Names are escaped in the text report.
 --json and --diffoscope-dir must lie outside both trees; the --json file is what
 release report --repro joins into a build's report (the Reproducible column).
-Exit 0 identical, 1 different, 2 when the trees cannot be compared.`,
-		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, o := range []string{jsonOut, diffoscopeDir} {
-				if o == "" {
-					continue
-				}
-				if err := safepath.CheckOutput(o, args[0], args[1]); err != nil {
-					return badInput(err)
-				}
-			}
-			opts := repro.Options{NoDiffoscope: noDiffoscope, DiffoscopeDir: diffoscopeDir}
-			rep, err := repro.Compare(cmd.Context(), args[0], args[1], opts)
-			if errors.Is(err, repro.ErrBadInput) {
-				return badInput(err)
-			}
-			if err != nil {
-				return err
-			}
-			if err := rep.WriteText(cmd.OutOrStdout()); err != nil {
-				return err
-			}
-			if jsonOut != "" {
-				if err := writeReport(jsonOut, rep.WriteJSON); err != nil {
-					return badInput(err)
-				}
-			}
-			if !rep.Identical {
-				return violation(errors.New(rep.Summary()))
-			}
-			return nil
-		},
+Exit 0 identical, 1 different, 2 when the trees cannot be compared.`
+
+// reproCompare are the flags of `release repro compare`.
+type reproCompare struct {
+	jsonOut, diffoscopeDir string
+	noDiffoscope           bool
+}
+
+func newReproCompareCmd() *cobra.Command {
+	var o reproCompare
+	cmd := &cobra.Command{
+		Use:   "compare DIR_A DIR_B",
+		Short: "Compare two artifact trees and name the first differing member of each differing artifact",
+		Long:  reproCompareLong,
+		Args:  cobra.ExactArgs(2),
+		RunE:  func(cmd *cobra.Command, args []string) error { return o.run(cmd, args[0], args[1]) },
 	}
-	cmd.Flags().StringVar(&jsonOut, "json", "", "also write the report as JSON to this file")
-	cmd.Flags().StringVar(&diffoscopeDir, "diffoscope-dir", "", "where diffoscope writes its report (default: a new temporary directory)")
-	cmd.Flags().BoolVar(&noDiffoscope, "no-diffoscope", false, "do not run diffoscope even when it is on PATH")
+	cmd.Flags().StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file")
+	cmd.Flags().StringVar(&o.diffoscopeDir, "diffoscope-dir", "", "where diffoscope writes its report (default: a new temporary directory)")
+	cmd.Flags().BoolVar(&o.noDiffoscope, "no-diffoscope", false, "do not run diffoscope even when it is on PATH")
 	return cmd
+}
+
+func (o *reproCompare) run(cmd *cobra.Command, a, b string) error {
+	for _, out := range []string{o.jsonOut, o.diffoscopeDir} {
+		if out == "" {
+			continue
+		}
+		if err := safepath.CheckOutput(out, a, b); err != nil {
+			return badInput(err)
+		}
+	}
+	rep, err := repro.Compare(cmd.Context(), a, b, repro.Options{NoDiffoscope: o.noDiffoscope, DiffoscopeDir: o.diffoscopeDir})
+	if errors.Is(err, repro.ErrBadInput) {
+		return badInput(err)
+	}
+	if err != nil {
+		return err
+	}
+	if err := rep.WriteText(cmd.OutOrStdout()); err != nil {
+		return err
+	}
+	if o.jsonOut != "" {
+		if err := writeReport(o.jsonOut, rep.WriteJSON); err != nil {
+			return badInput(err)
+		}
+	}
+	if !rep.Identical {
+		return violation(errors.New(rep.Summary()))
+	}
+	return nil
 }
 
 // reproMarker marks a directory as release repro's, so a later run may empty it.

@@ -1,55 +1,20 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 
 	"github.com/spf13/cobra"
 
+	"github.com/guestforge/guestforge/cmd/release/options"
 	"github.com/guestforge/guestforge/internal/release/dist"
 	"github.com/guestforge/guestforge/internal/release/sign"
 )
 
 func init() { rootCmd.AddCommand(newSignCmd()) }
 
-// signingFlags pick the signer shared by `sign` and `publish`.
-type signingFlags struct {
-	key     string
-	keyless bool
-}
-
-func (s *signingFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&s.key, "key", "", "cosign private key (password in $COSIGN_PASSWORD)")
-	cmd.Flags().BoolVar(&s.keyless, "keyless", false, "sign keyless (Fulcio + Rekor, OIDC token from GitHub Actions) instead of with --key")
-}
-
-// signer loads the key (refusing one inside dir) or prepares keyless signing.
-func (s *signingFlags) signer(ctx context.Context, dir string) (interface {
-	sign.BlobSigner
-	sign.ImageSigner
-}, error) {
-	switch {
-	case s.keyless && s.key != "":
-		return nil, errors.New("--key and --keyless exclude each other")
-	case s.keyless:
-		return sign.NewKeyless(ctx)
-	case s.key == "":
-		return nil, errors.New("--key is required (or --keyless in GitHub Actions)")
-	}
-	if err := sign.CheckKeyOutside(s.key, dir); err != nil {
-		return nil, err
-	}
-	pw, err := sign.PasswordFromEnv()
-	if err != nil {
-		return nil, err
-	}
-	return sign.LoadKeyFile(s.key, pw)
-}
-
 func newSignCmd() *cobra.Command {
-	var sf signingFlags
+	var sf options.SignOptions
 	cmd := &cobra.Command{
 		Use:   "sign DIR",
 		Short: "Sign SHA256SUMS and every file it lists, writing <file>.sigstore.json bundles",
@@ -69,7 +34,7 @@ public root over the network).`,
 			if err != nil {
 				return badInput(err)
 			}
-			s, err := sf.signer(ctx, t.Root)
+			s, err := sf.Signer(ctx, t.Root)
 			if err != nil {
 				return badInput(err)
 			}
@@ -82,6 +47,6 @@ public root over the network).`,
 			return nil
 		},
 	}
-	sf.register(cmd)
+	sf.AddFlags(cmd.Flags())
 	return cmd
 }

@@ -27,7 +27,7 @@ func timelessLog(w io.Writer) *slog.Logger {
 	}}))
 }
 
-// `release build --arch A --variant V` (Run) and the Dagger function kernel
+// `release build --arch A --kernel-variant V` (Run) and the Dagger function kernel
 // (GatedKernel over the module's checkout) gate the same request the same way: the
 // same refusal, or the same warnings and then the build. The kernel archive given
 // does not exist, so a request the gate lets through stops at the archive check,

@@ -92,7 +92,7 @@ func PlanMatrix(tc *manifest.Toolchain, spec MatrixSpec) (MatrixPlan, error) {
 			}
 			a, err := arch.Parse(part)
 			if err != nil {
-				return MatrixPlan{}, fmt.Errorf("--arches: %w", err)
+				return MatrixPlan{}, fmt.Errorf("--arch: %w", err)
 			}
 			want[a.Name] = true
 		}
@@ -127,7 +127,7 @@ func PlanMatrix(tc *manifest.Toolchain, spec MatrixSpec) (MatrixPlan, error) {
 	}
 	for name := range want {
 		if !hasArch[name] {
-			return MatrixPlan{}, fmt.Errorf("--arches names %s, but no target in %s builds it", name, cmpOr(tc.Path, ToolchainFile))
+			return MatrixPlan{}, fmt.Errorf("--arch names %s, but no target in %s builds it", name, cmpOr(tc.Path, ToolchainFile))
 		}
 	}
 	if len(plan.Kernels)+len(plan.Images) == 0 {

@@ -84,7 +84,7 @@ func Run(ctx context.Context, req Request) (*Result, error) {
 	}
 	if req.Test {
 		if req.VariantSet && req.Variant != "test" {
-			return nil, badInput(errors.New("--test builds the test variant: drop --variant or --test"))
+			return nil, badInput(errors.New("--test builds the test variant: drop --kernel-variant or --test"))
 		}
 		req.Variant = "test"
 	}

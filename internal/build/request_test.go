@@ -38,7 +38,7 @@ func TestRunRefusesBeforeTheEngine(t *testing.T) {
 		{"unknown arch", Request{Arch: "sparc", Variant: "test"}, ErrBadInput, "sparc"},
 		{"bad as-of", Request{Arch: "x86_64", Variant: "test", AsOf: "22.11.2026"}, ErrBadInput, "22.11.2026"},
 		{"--test with another --variant", Request{Arch: "x86_64", Variant: "debug", VariantSet: true, Test: true},
-			ErrBadInput, "--test builds the test variant: drop --variant or --test"},
+			ErrBadInput, "--test builds the test variant: drop --kernel-variant or --test"},
 		{"--all with a bad --fs", Request{All: true, Arch: "x86_64", FS: "btrfs", Compression: "zstd"}, ErrBadInput, "btrfs"},
 		{"--all over an arch whose every target is removed", Request{All: true, Arch: "s390x", FS: "ext4", Compression: "zstd", AsOf: "2026-11-22"},
 			ErrRefused, "nothing to build: every selected target is removed"},

@@ -26,11 +26,7 @@ func (c PolicyCheck) Check(ctx context.Context, tc *manifest.Toolchain, asOf tim
 		}
 		deps = d
 	}
-	feeds, err := policy.LoadFeeds(ctx, c.Source, policy.NeedsFor(tc, deps))
-	if err != nil {
-		return PolicyReport{}, err
-	}
-	rep, err := policy.Check(tc, deps, feeds, asOf)
+	rep, err := policy.Evaluate(ctx, c.Source, tc, deps, asOf)
 	if err != nil {
 		return PolicyReport{}, err
 	}

@@ -124,6 +124,13 @@ func (SBOMAttester) Name() string { return "SBOMs (SPDX 2.3 per image, sbom.spdx
 
 // Attest implements cut.Attester.
 func (a SBOMAttester) Attest(_ context.Context, r *cut.Release, t *dist.Tree) error {
+	_, err := a.Write(t, r.Manifest)
+	return err
+}
+
+// Write writes the SPDX documents of every image in t and the index, and
+// returns the files written: the attest stage and `release attest` both.
+func (a SBOMAttester) Write(t *dist.Tree, tc *manifest.Toolchain) ([]string, error) {
 	agents := map[string]sbom.Agent{}
 	for _, ad := range t.Arches {
 		for _, im := range ad.Images {
@@ -132,13 +139,12 @@ func (a SBOMAttester) Attest(_ context.Context, r *cut.Release, t *dist.Tree) er
 				continue // built from elsewhere: the SBOM names the agent by its path
 			}
 			if err != nil {
-				return err
+				return nil, err
 			}
 			agents[im.Name] = sbom.AgentFromImage(img)
 		}
 	}
-	_, err := sbom.Write(t, sbom.Options{Created: a.Created, Agents: agents, KernelSource: r.Manifest.Kernel.URL})
-	return err
+	return sbom.Write(t, sbom.Options{Created: a.Created, Agents: agents, KernelSource: tc.Kernel.URL})
 }
 
 // ProvenanceAttester writes provenance.intoto.jsonl.
@@ -146,6 +152,9 @@ type ProvenanceAttester struct {
 	// Repository is the source URL; BuilderID and InvocationID identify the
 	// platform and run (the workflow and run URLs in Actions).
 	Repository, BuilderID, InvocationID string
+	// Builders are recorded besides the builder images of toolchain.yaml
+	// (`release attest --builder`).
+	Builders []provenance.BuilderImage
 }
 
 // Name implements cut.Attester.
@@ -153,16 +162,22 @@ func (ProvenanceAttester) Name() string { return "provenance (in-toto, SLSA v1)"
 
 // Attest implements cut.Attester.
 func (a ProvenanceAttester) Attest(_ context.Context, r *cut.Release, t *dist.Tree) error {
-	tcSum, err := sums.File(r.Manifest.Path)
+	return a.Write(t, r.Manifest, r.Commit, map[string]string{"version": r.Tag, "kind": string(r.Plan.Decision.Kind)})
+}
+
+// Write writes the provenance of t, built from tc at commit with params: the
+// attest stage and `release attest` both.
+func (a ProvenanceAttester) Write(t *dist.Tree, tc *manifest.Toolchain, commit string, params map[string]string) error {
+	tcSum, err := sums.File(tc.Path)
 	if err != nil {
 		return err
 	}
-	in := provenance.Input{Commit: r.Commit, Repository: a.Repository, ToolchainSHA256: tcSum,
-		BuilderID: a.BuilderID, InvocationID: a.InvocationID,
-		Parameters: map[string]string{"version": r.Tag, "kind": string(r.Plan.Decision.Kind)}}
-	if in.Builders, in.Dependencies, err = provenance.FromToolchain(r.Manifest); err != nil {
+	in := provenance.Input{Commit: commit, Repository: a.Repository, ToolchainSHA256: tcSum,
+		BuilderID: a.BuilderID, InvocationID: a.InvocationID, Parameters: params}
+	if in.Builders, in.Dependencies, err = provenance.FromToolchain(tc); err != nil {
 		return err
 	}
+	in.Builders = append(in.Builders, a.Builders...)
 	_, err = provenance.Write(t, in)
 	return err
 }
