@@ -25,7 +25,7 @@ export GOFLAGS=-mod=mod GONOSUMDB=github.com/dagger/dagger,dagger.io/dagger
 
 kernels=(--test)
 if [ -n "${GUESTFORGE_VARIANT:-}" ]; then
-	kernels=(--variant "$GUESTFORGE_VARIANT")
+	kernels=(--kernel-variant "$GUESTFORGE_VARIANT")
 fi
 for arg in "$@"; do
 	case "$arg" in
