@@ -32,8 +32,13 @@ func New() *Tree { return &Tree{entries: map[string]*Entry{}} }
 
 // CleanPath turns an archive or tree path into the form entries use:
 // relative, clean, slash-separated. It refuses paths that leave the root
-// ("..") and the root itself.
-func CleanPath(p string) (string, error) {
+// ("..") and the root itself. Its errors speak of the initrd, which is what
+// `release initrd` users pack.
+func CleanPath(p string) (string, error) { return CleanPathIn(p, "initrd root") }
+
+// CleanPathIn is CleanPath whose errors name root ("rootfs", "initrd root"), so
+// each caller's users read the tree they gave.
+func CleanPathIn(p, root string) (string, error) {
 	if strings.IndexByte(p, 0) >= 0 {
 		return "", fmt.Errorf("path %q contains a NUL byte", p)
 	}
@@ -41,9 +46,7 @@ func CleanPath(p string) (string, error) {
 	p = strings.TrimLeft(p, "/")
 	for _, part := range strings.Split(p, "/") {
 		if part == ".." {
-			// The wording is what `release initrd` users see; rootfs finishing
-			// cleans tarball names with its own words before they get here.
-			return "", fmt.Errorf("path %q leaves the initrd root (it has a .. component): remove or rename the entry", orig)
+			return "", fmt.Errorf("path %q leaves the %s (it has a .. component): remove or rename the entry", orig, root)
 		}
 	}
 	p = path.Clean(p)

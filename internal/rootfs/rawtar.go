@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"strings"
 
 	"github.com/guestforge/guestforge/internal/fstree"
@@ -131,19 +130,5 @@ func isRootName(name string) bool {
 }
 
 // cleanRel turns a tar or absolute path into a clean relative one, refusing paths
-// that leave the root. Its errors speak of the rootfs, where initrd.CleanPath's speak
-// of the initrd.
-func cleanRel(p string) (string, error) {
-	orig := p
-	p = strings.TrimLeft(p, "/")
-	for _, part := range strings.Split(p, "/") {
-		if part == ".." {
-			return "", fmt.Errorf("path %q leaves the rootfs", orig)
-		}
-	}
-	p = path.Clean(p)
-	if p == "." || p == "" {
-		return "", fmt.Errorf("path %q names the root itself", orig)
-	}
-	return p, nil
-}
+// that leave the root, in words that name the rootfs.
+func cleanRel(p string) (string, error) { return fstree.CleanPathIn(p, "rootfs") }
