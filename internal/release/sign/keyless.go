@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/guestforge/guestforge/internal/boundedio"
 	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
@@ -81,10 +82,19 @@ func NewCertSigner(kp sgsign.Keypair, opts sgsign.BundleOptions) (*Keyless, erro
 	}}, nil
 }
 
+// maxKeylessBlobBytes bounds what SignBlob holds in memory: sigstore-go signs
+// content held in memory, and the largest release artifact (a rootfs image) is
+// a few hundred MiB. A variable so a test can lower it.
+var maxKeylessBlobBytes int64 = 4 * boundedio.GiB
+
 // SignBlob signs the bytes of r. sigstore-go signs content held in memory,
-// so the whole input is read first.
+// so the whole input is read first, up to maxKeylessBlobBytes.
 func (k *Keyless) SignBlob(ctx context.Context, r io.Reader) ([]byte, error) {
-	data, err := io.ReadAll(r)
+	name := "the input"
+	if f, ok := r.(interface{ Name() string }); ok {
+		name = f.Name()
+	}
+	data, err := boundedio.ReadAllLimit(r, maxKeylessBlobBytes, name, "an artifact to sign keyless (held in memory)")
 	if err != nil {
 		return nil, fmt.Errorf("read: %w", err)
 	}
