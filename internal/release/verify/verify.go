@@ -27,6 +27,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/guestforge/guestforge/internal/boot"
+	"github.com/guestforge/guestforge/internal/boundedio"
 	"github.com/guestforge/guestforge/internal/release/dist"
 	"github.com/guestforge/guestforge/internal/release/provenance"
 	"github.com/guestforge/guestforge/internal/release/publish"
@@ -206,7 +207,15 @@ func check(ctx context.Context, t *dist.Tree, o Options, rep *Report) (*Report, 
 	if err := bindVersion(t); err != nil {
 		return rep, err
 	}
-	rep.ok("version %s", t.Version)
+	notesChecked, err := bindNotes(t)
+	if err != nil {
+		return rep, err
+	}
+	if notesChecked {
+		rep.ok("version %s (provenance, SBOM, release notes)", t.Version)
+	} else {
+		rep.ok("version %s", t.Version)
+	}
 	if err := provenance.Check(t); err != nil {
 		return rep, &Failure{Step: "provenance", Item: dist.ProvenanceFile, Err: err}
 	}
@@ -288,6 +297,37 @@ func bindVersion(t *dist.Tree) error {
 		}
 	}
 	return nil
+}
+
+// maxNotesBytes bounds the release notes read for their version line.
+const maxNotesBytes = 4 * boundedio.MiB
+
+// bindNotes checks that the release notes `release cut` wrote beside a local
+// release (<dist>/<version>.release/notes.md) are the notes of this version:
+// their first line is "# guestforge <version>". Notes are not part of the
+// signed tree, so a tree without them (a pulled release) has nothing to bind;
+// checked reports whether there were notes.
+func bindNotes(t *dist.Tree) (checked bool, err error) {
+	file := filepath.Join(filepath.Dir(t.Root), t.Version+".release", "notes.md")
+	if _, err := os.Lstat(file); errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	data, err := boundedio.ReadFileLimit(file, maxNotesBytes, "release notes")
+	if err != nil {
+		return false, &Failure{Step: "version", Item: file, Err: err}
+	}
+	first, _, _ := strings.Cut(string(data), "\n")
+	v, ok := strings.CutPrefix(first, "# guestforge ")
+	if !ok {
+		return false, &Failure{Step: "version", Item: file, Err: fmt.Errorf(
+			"%s:1: the notes start with %q, not \"# guestforge <version>\": write them again with `release cut` (its notes stage)", file, first)}
+	}
+	if v != t.Version {
+		return false, &Failure{Step: "version", Item: file, Err: fmt.Errorf(
+			"%s:1: the release notes are for release %s, but they sit beside release %s (%s): notes copied from another release; write them again with `release cut` (its notes stage)",
+			file, v, t.Version, t.Root)}
+	}
+	return true, nil
 }
 
 // bindTag checks that a tag names the release the registry manifests

@@ -165,3 +165,50 @@ func TestRelabelledDirectoryFails(t *testing.T) {
 		t.Fatalf("message:\n%s\nwant:\n%s", err, want)
 	}
 }
+
+// The notes `release cut` writes beside a local release name its version in
+// their first line: notes copied from another release fail, naming both
+// versions and the file:line; notes of this release pass and are reported.
+func TestReleaseNotesBoundToVersion(t *testing.T) {
+	tr, k := signed(t)
+	dir := filepath.Join(t.TempDir(), "2026.1.0")
+	if err := os.CopyFS(dir, os.DirFS(tr.Root)); err != nil {
+		t.Fatal(err)
+	}
+	notes := filepath.Join(filepath.Dir(dir), "2026.1.0.release", "notes.md")
+	if err := os.MkdirAll(filepath.Dir(notes), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(notes, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	write("# guestforge 2026.1.0\n\nReleased 2026-01-05.\n")
+	rep, err := verify.Dir(context.Background(), dir, verify.Options{Key: k.Verifier, NoBoot: true})
+	if err != nil {
+		t.Fatalf("notes of this release: %v", err)
+	}
+	if !strings.Contains(strings.Join(rep.Items, "\n"), "version 2026.1.0 (provenance, SBOM, release notes)") {
+		t.Fatalf("the report does not say the notes were bound: %q", rep.Items)
+	}
+
+	write("# guestforge 2025.12.0\n\nReleased 2025-12-01.\n")
+	_, err = verify.Dir(context.Background(), dir, verify.Options{Key: k.Verifier, NoBoot: true})
+	var f *verify.Failure
+	if !errors.As(err, &f) || f.Step != "version" || f.Item != notes {
+		t.Fatalf("verify = %v, want a version failure naming %s", err, notes)
+	}
+	for _, want := range []string{notes + ":1:", "release 2025.12.0", "beside release 2026.1.0"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Fatalf("message %q does not say %q", err, want)
+		}
+	}
+
+	write("Release notes\n")
+	if _, err = verify.Dir(context.Background(), dir, verify.Options{Key: k.Verifier, NoBoot: true}); err == nil || !strings.Contains(err.Error(), `not "# guestforge <version>"`) {
+		t.Fatalf("notes without the heading: %v", err)
+	}
+}
