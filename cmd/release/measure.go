@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/guestforge/guestforge/internal/snpmeasure"
+	"github.com/guestforge/guestforge/internal/tdxmeasure"
 )
 
 func init() { rootCmd.AddCommand(newMeasureCmd()) }
@@ -17,7 +18,7 @@ func newMeasureCmd() *cobra.Command {
 		Short: "Compute the launch measurement a confidential guest's attestation report will carry",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newMeasureSNPCmd())
+	cmd.AddCommand(newMeasureSNPCmd(), newMeasureTDXCmd())
 	return cmd
 }
 
@@ -57,5 +58,37 @@ It agrees with virtee/sev-snp-measure --mode snp on the same inputs (docs/refere
 	fl.StringVar(&in.VMM, "vmm-type", "qemu", "qemu, ec2 or gce")
 	_ = cmd.MarkFlagRequired("ovmf")
 	_ = cmd.MarkFlagRequired("vcpus")
+	return cmd
+}
+
+func newMeasureTDXCmd() *cobra.Command {
+	var in tdxmeasure.Files
+	cmd := &cobra.Command{
+		Use:   "tdx --ovmf F [--page-order per-page|two-pass]",
+		Short: "Print the Intel TDX MRTD (hex SHA-384) of a TDVF firmware image",
+		Long: `Computes what the TDX module holds in MRTD when QEMU launches a TD from this TDVF:
+every section of the firmware's TDX metadata added page by page (TDH.MEM.PAGE.ADD), and the
+bytes of the sections marked MR_EXTEND extended 256 bytes at a time (TDH.MR.EXTEND).
+MRTD does not depend on the vCPU count, the memory size or the kernel. It does depend on the
+order the host adds pages in: per-page is upstream KVM (Linux 6.16+) with QEMU 10.1+.
+RTMR[1] and RTMR[2] (--kernel, --initrd, --append) are not computed yet; giving them is an
+error that says why (docs/reference-values.md, TDX).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			mrtd, err := tdxmeasure.MRTDFiles(in)
+			if err != nil {
+				return badInput(err)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), mrtd)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&in.OVMF, "ovmf", "", "the TDVF image (edk2 OvmfPkg/IntelTdx/IntelTdxX64.dsc, or an OvmfPkgX64.dsc build with TDX metadata)")
+	fl.StringVar(&in.PageOrder, "page-order", "per-page", "how the host adds pages: per-page (upstream KVM, Linux 6.16+) or two-pass (older out-of-tree TDX hosts)")
+	fl.StringVar(&in.Kernel, "kernel", "", "the kernel QEMU boots directly (-kernel); RTMR[1] is not computed yet, so this is refused")
+	fl.StringVar(&in.Initrd, "initrd", "", "the initrd (-initrd); RTMR[2] is not computed yet, so this is refused")
+	fl.StringVar(&in.Append, "append", "", "the kernel command line (-append); RTMR[2] is not computed yet, so this is refused")
+	_ = cmd.MarkFlagRequired("ovmf")
 	return cmd
 }
