@@ -55,3 +55,35 @@ func TestMeasureSNP(t *testing.T) {
 		}
 	}
 }
+
+// The synthetic TDVF's upstream-computed MRTDs through the CLI;
+// internal/tdxmeasure holds the vectors and their provenance.
+func TestMeasureTDX(t *testing.T) {
+	ovmf := "../../internal/tdxmeasure/testdata/synthetic_tdvf.bin"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "205d3f16bf2fac0a1ab43630a219125ce851a1f0cf6b7d8b87326732cae7c752a5c541683d0706e3ad8e1b7fd7fb1e65\n"},
+		{[]string{"--page-order", "two-pass"}, "5e8cf02cadee8e922d0d01c38215fdaea117c8b4185da8320343eb61d372d4fcd45911a4d401c59fb662e81de6b32f60\n"},
+	} {
+		out, code := runMeasure(t, append([]string{"tdx", "--ovmf", ovmf}, tc.args...)...)
+		if code != 0 || out != tc.want {
+			t.Errorf("%v: exit %d, output %q; want %q", tc.args, code, out, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--ovmf", ovmf, "--kernel", ovmf}, "RTMR[1] and RTMR[2] (kernel, initrd, command line) are not computed yet"},
+		{[]string{"--ovmf", ovmf, "--append", "console=hvc0"}, "drop --kernel, --initrd and --append to get MRTD"},
+		{[]string{"--ovmf", ovmf, "--page-order", "batched"}, "pass per-page"},
+		{[]string{"--ovmf", "../../internal/snpmeasure/testdata/ovmf_OvmfX64_suffix.bin"}, "but the image is only 4096 bytes"},
+	} {
+		out, code := runMeasure(t, append([]string{"tdx"}, tc.args...)...)
+		if code != exitBadInput || !strings.Contains(out, tc.want) {
+			t.Errorf("%v: exit %d, output %q; want exit 2 and %q", tc.args, code, out, tc.want)
+		}
+	}
+}
