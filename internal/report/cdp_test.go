@@ -59,6 +59,28 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// chromiumTempDir is a TMPDIR for chromium, removed when the test ends. Chromium
+// binds its singleton socket at $TMPDIR/org.chromium.Chromium.XXXXXX/SingletonSocket
+// and dies ("Socket path too long") when that passes a unix socket's 107 bytes.
+// t.TempDir, under the suite's own TMPDIR (hack/test.sh), is nested too deep for
+// that, so this is one short level under $TMPDIR.
+func chromiumTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "cr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	const socketTail = "/org.chromium.Chromium.XXXXXX/SingletonSocket"
+	if n := len(dir) + len(socketTail); n > maxUnixSocketPath {
+		t.Fatalf("chromium's singleton socket would be %d bytes under TMPDIR=%s, over a unix socket's %d: run the test with a shorter TMPDIR", n, os.TempDir(), maxUnixSocketPath)
+	}
+	return dir
+}
+
+// maxUnixSocketPath is sun_path's 108 bytes less the terminating NUL.
+const maxUnixSocketPath = 107
+
 // startChromium runs exe with a fresh profile and a DevTools port chosen by
 // the browser, and stops it when the test ends.
 func startChromium(t *testing.T, ctx context.Context, exe string) *browser {
@@ -76,7 +98,7 @@ func startChromium(t *testing.T, ctx context.Context, exe string) *browser {
 	// No session bus here: tell chromium not to look for one (saves seconds of timeouts).
 	// Chromium keeps shared-memory files (org.chromium.Chromium.*) in $TMPDIR and,
 	// killed at the end of the test, never removes them: give it a TMPDIR of this test's.
-	cmd.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS=disabled:", "TMPDIR="+t.TempDir())
+	cmd.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS=disabled:", "TMPDIR="+chromiumTempDir(t))
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", exe, err)
 	}
