@@ -214,4 +214,3 @@ func nameHint(s string, allowed []string) string {
 	}
 	return ": use one of " + strings.Join(allowed, ", ")
 }
-
