@@ -282,7 +282,9 @@ func TestVerifyRefusesDamagedFiles(t *testing.T) {
 			j := bytes.Index(body[i+1:], []byte("        },\n"))
 			writeBody(t, tr, append(body[:i:i], body[i+1+j+len("        },\n"):]...))
 		}, "launches[image=default] holds 3 SEV-SNP and 1 TDX values; the file's matrix (2 vCPU counts × 2 CPU types × 1 guest features, 1 page orders) has 4 and 1: a value was dropped or repeated"},
-		{"an unknown field", func(t *testing.T, tr *dist.Tree) { edit(t, tr, `"schemaVersion": 1,`, `"schemaVersion": 1, "rtmr": "x",`, 1) },
+		{"an unknown field", func(t *testing.T, tr *dist.Tree) {
+			edit(t, tr, `"schemaVersion": 1,`, `"schemaVersion": 1, "rtmr": "x",`, 1)
+		},
 			`not a reference-values document: json: unknown field "rtmr"`},
 		{"another schema version", func(t *testing.T, tr *dist.Tree) { edit(t, tr, `"schemaVersion": 1,`, `"schemaVersion": 2,`, 1) },
 			"schema version 2 (application/vnd.guestforge.reference-values.v1+json); this release tool reads version 1"},
