@@ -10,7 +10,6 @@ import (
 	"github.com/guestforge/guestforge/internal/arch"
 	"github.com/guestforge/guestforge/internal/release/dist"
 	"github.com/guestforge/guestforge/internal/release/disttest"
-	"github.com/guestforge/guestforge/internal/release/refvals"
 	"github.com/guestforge/guestforge/internal/release/releasetest"
 	"github.com/guestforge/guestforge/internal/release/sign"
 	"github.com/guestforge/guestforge/internal/release/verify"
@@ -24,17 +23,7 @@ const rvFile = "x86_64/reference-values-confidential.json"
 func confidential(t *testing.T) (*dist.Tree, *releasetest.Keys) {
 	t.Helper()
 	root := disttest.Build(t, t.TempDir())
-	disttest.AddFirmware(t, root)
-	tr, err := dist.Open(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x86 := arch.MustParse("x86_64")
-	if _, err := refvals.Write(tr, []refvals.Spec{{Arch: x86, Variant: "confidential", Kernel: disttest.BootImage(x86),
-		Images: []string{"default"}, Matrix: refvals.Matrix{VCPUs: []int{1, 4}, SNPCPUTypes: []string{"EPYC-v4"},
-			SNPGuestFeatures: []uint64{0x1}, TDXPageOrders: []string{"per-page"}}}}); err != nil {
-		t.Fatal(err)
-	}
+	releasetest.Confidential(t, root)
 	k := releasetest.KeyPair(t, "main")
 	return releasetest.AttestAndSign(t, root, k), k
 }
