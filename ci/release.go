@@ -145,8 +145,9 @@ func (m *Guestforge) Release(
 }
 
 // releaseCheckout exports the checkout as the stages read it under work: the
-// manifest (planned, hashed, attested), go.mod (policy gate) and images/ (SBOM
-// agent facts), and returns the release of the plan, which must be version's.
+// manifest (planned, hashed, attested), go.mod (policy gate), images/ (SBOM
+// agent facts) and kernel-configs/ (which kernel a measured target's
+// reference values are of), and returns the release of the plan, which must be version's.
 func (m *Guestforge) releaseCheckout(ctx context.Context, work, version string, plan *dagger.File) (*cut.Release, error) {
 	planJSON, err := plan.Contents(ctx)
 	if err != nil {
@@ -165,8 +166,10 @@ func (m *Guestforge) releaseCheckout(ctx context.Context, work, version string, 
 			return nil, err
 		}
 	}
-	if _, err := m.Source.Directory(build.ImagesDir).Export(ctx, filepath.Join(repoDir, build.ImagesDir)); err != nil {
-		return nil, err
+	for _, d := range []string{build.ImagesDir, build.ConfigsDir} {
+		if _, err := m.Source.Directory(d).Export(ctx, filepath.Join(repoDir, d)); err != nil {
+			return nil, err
+		}
 	}
 	tc, err := manifest.Load(filepath.Join(repoDir, build.ToolchainFile))
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/guestforge/guestforge/cmd/release/options"
+	"github.com/guestforge/guestforge/internal/kconfig"
 	"github.com/guestforge/guestforge/internal/manifest"
 	"github.com/guestforge/guestforge/internal/release/cut/adapt"
 	"github.com/guestforge/guestforge/internal/release/dist"
@@ -20,6 +21,10 @@ import (
 func init() { rootCmd.AddCommand(newAttestCmd()) }
 
 const attestLong = `For a dist/<version>/ tree as the build exported it, writes:
+  <arch>/reference-values-<variant>.json
+                                 per confidential target (measure: in toolchain.yaml):
+                                 kernel, initrd and firmware digests, Kata's command
+                                 line, SEV-SNP launch digests and TDX MRTDs
   <arch>/sbom-<image>.spdx.json  SPDX 2.3 per image (Debian packages from the initrd's
                                  dpkg status, the agent, the kernels with their config id)
   sbom.spdx.json                 the release index of those documents
@@ -35,6 +40,7 @@ type attestFlags struct {
 	src              options.SourceOptions
 	prov             options.ProvenanceOptions
 	imagesDir        string
+	configs          string
 	commit           string
 	builders, params []string
 }
@@ -51,6 +57,7 @@ func newAttestCmd() *cobra.Command {
 	f := cmd.Flags()
 	o.manifest.AddFlags(f)
 	f.StringVar(&o.imagesDir, "images", "images", "directory of image definitions (agent facts for the SBOMs)")
+	f.StringVar(&o.configs, "configs", kconfig.Dir, "the checkout's kernel config fragments (which kernel is a measured target's)")
 	f.StringVar(&o.commit, "commit", "", "git commit the build came from (default: HEAD of the manifest's checkout, which must be clean)")
 	o.src.AddFlags(f)
 	// --repo was this command's name for what every other command calls --source
@@ -86,10 +93,18 @@ func (o *attestFlags) run(cmd *cobra.Command, dir string) error {
 	if err != nil {
 		return badInput(err)
 	}
-	written, err := adapt.SBOMAttester{ImagesDir: o.imagesDir, Created: created}.Write(t, tc)
+	written, err := adapt.RefValuesAttester{KernelConfigs: o.configs}.Write(t, tc, nil)
 	if err != nil {
 		return badInput(err)
 	}
+	if t, err = dist.Open(dir); err != nil {
+		return badInput(err)
+	}
+	sboms, err := adapt.SBOMAttester{ImagesDir: o.imagesDir, Created: created}.Write(t, tc)
+	if err != nil {
+		return badInput(err)
+	}
+	written = append(written, sboms...)
 	if err := pa.Write(t, tc, o.commit, params); err != nil {
 		return badInput(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"debug/elf"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -49,7 +50,19 @@ type Arch struct {
 	Console     string
 	// QEMUUser is the binfmt handler name used for foreign-arch rootfs builds.
 	QEMUUser string
+	// TEEs are the confidential VM platforms whose launch measurements
+	// guestforge computes for this arch (TEESNP, TEETDX: both boot OVMF on
+	// x86_64). None elsewhere yet: CCA and IBM Secure Execution have no
+	// measurement code here.
+	TEEs []string
 }
+
+// The confidential VM platforms of Arch.TEEs, as toolchain.yaml's measure:
+// keys and reference-values.json name them.
+const (
+	TEESNP = "snp" // AMD SEV-SNP: internal/snpmeasure
+	TEETDX = "tdx" // Intel TDX: internal/tdxmeasure
+)
 
 // CrossCompile is the CROSS_COMPILE prefix for the kernel build; empty on a
 // native host so the host gcc is used.
@@ -59,6 +72,9 @@ func (a Arch) CrossCompile(host Arch) string {
 	}
 	return a.Triplet + "-"
 }
+
+// HasTEE reports whether tee (TEESNP, TEETDX) is one of a's TEEs.
+func (a Arch) HasTEE(tee string) bool { return slices.Contains(a.TEEs, tee) }
 
 // String returns the canonical name.
 func (a Arch) String() string { return a.Name }
@@ -71,7 +87,7 @@ var table = []Arch{
 		KernelImage: "arch/x86/boot/bzImage", KernelTarget: "bzImage",
 		ELFMachine: elf.EM_X86_64, ELFClass: elf.ELFCLASS64, ELFData: elf.ELFDATA2LSB,
 		QEMUSystem: "qemu-system-x86_64", QEMUMachine: "q35", QEMUCPU: "max", Console: "ttyS0",
-		QEMUUser: "qemu-x86_64",
+		QEMUUser: "qemu-x86_64", TEEs: []string{TEESNP, TEETDX},
 	},
 	{
 		Name: "aarch64", Aliases: []string{"arm64"},

@@ -49,6 +49,22 @@ const (
 	RootHash
 	// ImageSBOM is sbom-<image>.spdx.json: an image's SPDX SBOM (attest).
 	ImageSBOM
+	// Firmware is ovmf-<platform>.fd: an edk2 OVMF build a confidential
+	// guest boots, named by its edk2 platform (FirmwareAmdSev,
+	// FirmwareIntelTdx). The launch measurement starts from its bytes.
+	Firmware
+	// ReferenceValues is reference-values-<variant>.json: what a correct
+	// launch of the arch's <variant> kernel measures (internal/release/refvals,
+	// written by attest).
+	ReferenceValues
+)
+
+// The edk2 platforms a Firmware artifact is built from: OvmfPkg/AmdSev
+// (SEV-SNP measured direct boot: the SEV hashes table) and OvmfPkg/IntelTdx
+// (TDVF). They are the <platform> of ovmf-<platform>.fd.
+const (
+	FirmwareAmdSev   = "amdsev"
+	FirmwareIntelTdx = "inteltdx"
 )
 
 // RootHashName is the one fixed artifact name: an arch's root hash list.
@@ -69,6 +85,10 @@ type Parts struct {
 	// ConfigID is the config id of the merged fragment set
 	// (internal/kconfig): letters and digits only.
 	ConfigID string
+	// Platform is a Firmware's edk2 platform (FirmwareAmdSev, ...).
+	Platform string
+	// Variant is the kernel-configs variant a ReferenceValues file is of.
+	Variant string
 }
 
 // shape is how one kind is spelled: prefix + parts + suffix.
@@ -84,6 +104,10 @@ const (
 	noParts partsOf = iota
 	imageParts
 	kernelParts
+	// wordParts are one lowercase word (a Firmware's platform, a
+	// ReferenceValues file's variant): nothing that could end in another
+	// kind's suffix, so "reference-values-x.spdx.json" is not read as an SBOM.
+	wordParts
 )
 
 var shapes = []shape{
@@ -98,6 +122,8 @@ var shapes = []shape{
 	{VerityCmdline, "verity-", ".cmdline", imageParts},
 	{RootHash, RootHashName, "", noParts},
 	{ImageSBOM, "sbom-", SBOMSuffix, imageParts},
+	{Firmware, "ovmf-", ".fd", wordParts},
+	{ReferenceValues, "reference-values-", ".json", wordParts},
 }
 
 func shapeOf(k Kind) shape {
@@ -127,6 +153,8 @@ func (k Kind) String() string {
 				return s.prefix + "<image>" + s.suffix
 			case kernelParts:
 				return s.prefix + "<release>-<cfg>"
+			case wordParts:
+				return s.prefix + "<" + s.word() + ">" + s.suffix
 			}
 			return s.prefix
 		}
@@ -153,8 +181,21 @@ func Name(k Kind, p Parts) string {
 		return s.prefix + p.Image + s.suffix
 	case kernelParts:
 		return s.prefix + p.Release + "-" + p.ConfigID
+	case wordParts:
+		if s.kind == Firmware {
+			return s.prefix + p.Platform + s.suffix
+		}
+		return s.prefix + p.Variant + s.suffix
 	}
 	return s.prefix
+}
+
+// word names the one part of a wordParts shape, for String.
+func (s shape) word() string {
+	if s.kind == Firmware {
+		return "platform"
+	}
+	return "variant"
 }
 
 // KernelName names one file of a kernel build: KernelName(KernelImage,
@@ -184,6 +225,15 @@ func VerityCmdlineName(image string) string { return Name(VerityCmdline, Parts{I
 
 // ImageSBOMName is sbom-<image>.spdx.json.
 func ImageSBOMName(image string) string { return Name(ImageSBOM, Parts{Image: image}) }
+
+// FirmwareName is ovmf-<platform>.fd: FirmwareName(FirmwareAmdSev) is
+// "ovmf-amdsev.fd".
+func FirmwareName(platform string) string { return Name(Firmware, Parts{Platform: platform}) }
+
+// ReferenceValuesName is reference-values-<variant>.json.
+func ReferenceValuesName(variant string) string {
+	return Name(ReferenceValues, Parts{Variant: variant})
+}
 
 // KindOf reads a base name back into its kind and parts. It refuses every name
 // that is not an artifact: a path (anything with a slash), the release stage's
@@ -218,9 +268,28 @@ func KindOf(name string) (Kind, Parts, bool) {
 			if i > 0 && i < len(rest)-1 && strings.IndexFunc(rest[i+1:], notAlnum) < 0 {
 				return s.kind, Parts{Release: rest[:i], ConfigID: rest[i+1:]}, true
 			}
+		case wordParts:
+			if isWord(rest) {
+				if s.kind == Firmware {
+					return s.kind, Parts{Platform: rest}, true
+				}
+				return s.kind, Parts{Variant: rest}, true
+			}
 		}
 	}
 	return 0, Parts{}, false
+}
+
+// isWord is what a variant name is in toolchain.yaml: a lowercase letter,
+// then lowercase letters, digits, '-' or '_'. No dot, so no suffix of
+// another kind fits in it.
+func isWord(s string) bool {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	return strings.IndexFunc(s, func(r rune) bool {
+		return (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' && r != '_'
+	}) < 0
 }
 
 func notAlnum(r rune) bool {

@@ -23,6 +23,10 @@ func TestBuildersRoundTrip(t *testing.T) {
 		{VerityCmdlineName("debug-agent"), VerityCmdline, Parts{Image: "debug-agent"}},
 		{RootHashName, RootHash, Parts{}},
 		{ImageSBOMName("default"), ImageSBOM, Parts{Image: "default"}},
+		{FirmwareName(FirmwareAmdSev), Firmware, Parts{Platform: FirmwareAmdSev}},
+		{FirmwareName(FirmwareIntelTdx), Firmware, Parts{Platform: FirmwareIntelTdx}},
+		{ReferenceValuesName("confidential"), ReferenceValues, Parts{Variant: "confidential"}},
+		{ReferenceValuesName("nvidia-gpu_2"), ReferenceValues, Parts{Variant: "nvidia-gpu_2"}},
 	} {
 		k, p, ok := KindOf(c.name)
 		if !ok || k != c.kind || p != c.p {
@@ -51,6 +55,9 @@ func TestNames(t *testing.T) {
 		VerityCmdlineName("default"):               "verity-default.cmdline",
 		ImageSBOMName("default"):                   "sbom-default.spdx.json",
 		RootHashName:                               "root_hash.txt",
+		FirmwareName(FirmwareAmdSev):               "ovmf-amdsev.fd",
+		FirmwareName(FirmwareIntelTdx):             "ovmf-inteltdx.fd",
+		ReferenceValuesName("confidential"):        "reference-values-confidential.json",
 	} {
 		if got != want {
 			t.Errorf("got %q, want %q", got, want)
@@ -67,6 +74,9 @@ func TestKindOfRefuses(t *testing.T) {
 		"verity-default.params.sigstore.json", "root_hash.txt.sigstore.json", "sbom-default.spdx.json.sigstore.json",
 		"rootfs-default.tar", "rootfs-default.img.bak", "root_hash_base.txt", "root_hash.txtx",
 		"x86_64/initrd-default.img", "vmlinux.container", "kata-containers.img",
+		"ovmf-.fd", "ovmf-AmdSev.fd", "ovmf-amd.sev.fd", "ovmf-amdsev.fd.sigstore.json", "OVMF.fd", "ovmf-1x.fd",
+		"reference-values-.json", "reference-values-x.spdx.json", "reference-values-confidential.json.sigstore.json",
+		"reference-values.json", "reference-values-Confidential.json", "reference-values-a/b.json",
 	} {
 		if k, p, ok := KindOf(name); ok {
 			t.Errorf("KindOf(%q) = %v %+v, want refused", name, k, p)
@@ -76,7 +86,7 @@ func TestKindOfRefuses(t *testing.T) {
 
 func TestKinds(t *testing.T) {
 	ks := Kinds()
-	if len(ks) != 11 || slices.Contains(ks, Kind(0)) {
+	if len(ks) != 13 || slices.Contains(ks, Kind(0)) {
 		t.Fatalf("Kinds() = %v", ks)
 	}
 	for _, k := range ks {
@@ -93,6 +103,12 @@ func TestKinds(t *testing.T) {
 	if got := Kernel.String(); got != "vmlinux-<release>-<cfg>" {
 		t.Errorf("Kernel.String() = %q", got)
 	}
+	if got := Firmware.String(); got != "ovmf-<platform>.fd" {
+		t.Errorf("Firmware.String() = %q", got)
+	}
+	if got := ReferenceValues.String(); got != "reference-values-<variant>.json" {
+		t.Errorf("ReferenceValues.String() = %q", got)
+	}
 }
 
 func TestKernelNamePanicsOnImageKind(t *testing.T) {
@@ -108,7 +124,8 @@ func TestKernelNamePanicsOnImageKind(t *testing.T) {
 // spells back byte for byte, so a reader and a producer can never disagree.
 func FuzzKindOf(f *testing.F) {
 	for _, s := range []string{"vmlinuz-6.12.117-3f2a9c1d", "vmlinux-6.13-rc1-abc", "rootfs-a.img.verity",
-		"initrd-x.img", "verity-d.params", "root_hash.txt", "sbom-d.spdx.json", "rootfs-.img", "SHA256SUMS"} {
+		"initrd-x.img", "verity-d.params", "root_hash.txt", "sbom-d.spdx.json", "rootfs-.img", "SHA256SUMS",
+		"ovmf-amdsev.fd", "reference-values-confidential.json"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, name string) {

@@ -23,7 +23,7 @@ type Repo struct {
 // Paths of a checkout that pipelines read.
 const (
 	ToolchainFile = "toolchain.yaml"
-	ConfigsDir    = "kernel-configs"
+	ConfigsDir    = kconfig.Dir
 	PatchesDir    = "patches"
 )
 

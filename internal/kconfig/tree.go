@@ -13,6 +13,9 @@ import (
 	"github.com/guestforge/guestforge/internal/arch"
 )
 
+// Dir is where a checkout keeps the tree, beside toolchain.yaml.
+const Dir = "kernel-configs"
+
 // Directory names of the kernel-configs/ tree besides the arch names.
 const (
 	CommonDir    = "common"

@@ -425,7 +425,7 @@ func (p *toolchainParser) targets(v *yaml.Node) {
 	for i, it := range items {
 		what := fmt.Sprintf("targets[%d]", i)
 		t := Target{Line: it.Line, Column: it.Column}
-		var archNode, variantNode, statusNode *yaml.Node
+		var archNode, variantNode, statusNode, measureNode *yaml.Node
 		ok := p.mapping(it, what, []field{
 			{key: "arch", required: true, example: "arch: x86_64", fn: func(_, v *yaml.Node) {
 				if s, ok := p.nonEmpty(v, what+".arch"); ok {
@@ -487,12 +487,19 @@ func (p *toolchainParser) targets(v *yaml.Node) {
 					t.RemovalDate = s
 				}
 			}},
+			{key: "measure", example: "measure: {vcpus: [1, 2], snp_cpu_types: [EPYC-Genoa], snp_guest_features: [0x1], tdx_page_orders: [per-page]}", fn: func(_, v *yaml.Node) {
+				t.Measure = p.measure(v, what+".measure")
+				measureNode = v
+			}},
 		})
 		if !ok {
 			continue
 		}
 		if statusNode != nil {
 			p.lifecycle(what, it, statusNode, t)
+		}
+		if t.Measure != nil && archNode != nil {
+			p.measureArch(what+".measure", measureNode, t)
 		}
 		if archNode != nil {
 			p.targetArchs = append(p.targetArchs, archNode)

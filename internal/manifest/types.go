@@ -129,7 +129,33 @@ type Target struct {
 	// DeprecatedSince and RemovalDate (YYYY-MM-DD) are required for deprecated targets.
 	DeprecatedSince string `yaml:"deprecated_since"`
 	RemovalDate     string `yaml:"removal_date"`
+	// Measure, when set, makes the target confidential: attest writes its
+	// reference-values-<variant>.json over this matrix.
+	Measure *Measure `yaml:"measure"`
 	// Line and Column are where the target entry starts.
+	Line   int `yaml:"-"`
+	Column int `yaml:"-"`
+}
+
+// Measure is a confidential target's measurement matrix (measure: under the
+// target): which launches reference-values-<variant>.json holds a value for.
+// A platform is measured when its keys are written: SEV-SNP with
+// snp_cpu_types, TDX with tdx_page_orders.
+type Measure struct {
+	// VCPUs are the vCPU counts at launch (Kata's default_vcpus) SEV-SNP
+	// values are computed for: each vCPU adds one VMSA page. TDX's MRTD
+	// does not depend on them.
+	VCPUs []int `yaml:"vcpus"`
+	// SNPCPUTypes are QEMU -cpu models (internal/snpmeasure's names,
+	// exactly as CPUTypes spells them).
+	SNPCPUTypes []string `yaml:"snp_cpu_types"`
+	// SNPGuestFeatures are SEV_FEATURES values: what the host's KVM sets
+	// decides which one a launch carries, so a release lists each it supports.
+	SNPGuestFeatures []uint64 `yaml:"snp_guest_features"`
+	// TDXPageOrders are internal/tdxmeasure's page orders (per-page,
+	// two-pass): the host kernel's choice.
+	TDXPageOrders []string `yaml:"tdx_page_orders"`
+	// Line and Column are where the measure: value starts.
 	Line   int `yaml:"-"`
 	Column int `yaml:"-"`
 }

@@ -55,6 +55,30 @@ type ArchDir struct {
 	Files   []string
 	Kernels []Kernel
 	Images  []Image
+	// Firmware are the OVMF builds (ovmf-<platform>.fd), by platform.
+	Firmware []Named
+	// ReferenceValues are the reference-values-<variant>.json files, by
+	// variant.
+	ReferenceValues []Named
+}
+
+// Named is a file of the arch directory known by one word: a firmware's
+// edk2 platform, a reference-values file's variant.
+type Named struct {
+	Name string
+	// Path is relative to the tree root.
+	Path string
+}
+
+// FirmwareOf is the tree-relative path of the firmware built for the edk2
+// platform (artifact.FirmwareAmdSev, ...), if the directory has it.
+func (ad ArchDir) FirmwareOf(platform string) (string, bool) {
+	for _, f := range ad.Firmware {
+		if f.Name == platform {
+			return f.Path, true
+		}
+	}
+	return "", false
 }
 
 // Kernel is one kernel build: the files sharing a <kver>-<cfg> suffix.
@@ -158,10 +182,19 @@ func readArchDir(root string, a arch.Arch) (ArchDir, error) {
 		if releaseOutput(rel) {
 			continue // a bundle or SBOM is about a file, it is not one
 		}
-		if kind, parts, ok := artifact.KindOf(name); ok {
+		kind, parts, ok := artifact.KindOf(name)
+		switch {
+		case !ok:
+		case kind == artifact.Firmware:
+			ad.Firmware = append(ad.Firmware, Named{Name: parts.Platform, Path: rel})
+		case kind == artifact.ReferenceValues:
+			ad.ReferenceValues = append(ad.ReferenceValues, Named{Name: parts.Variant, Path: rel})
+		default:
 			place(kernels, images, rel, kind, parts)
 		}
 	}
+	// ReadDir sorts by name, and the name is the prefix plus this word: the
+	// lists are already in name order.
 	sort.Strings(ad.Files)
 	for _, k := range kernels {
 		ad.Kernels = append(ad.Kernels, *k)

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -227,6 +228,41 @@ func generateTB(t testing.TB, parent string) {
 		BuildInitrd(t, a, initrd.InitAgent, initrd.Gzip, filepath.Join(dir, artifact.InitrdName("default")))
 		BuildInitrd(t, a, initrd.InitSystemd, initrd.Zstd, filepath.Join(dir, artifact.InitrdName("systemd")))
 	}
+}
+
+// Fixture firmware for confidential trees: the edk2-stable202405 AmdSev
+// suffix that sev-snp-measure's vectors measure, and the synthetic TDVF of
+// internal/tdxmeasure's vectors (the READMEs beside them say where they come
+// from). Measurements over them are checked against those vectors.
+var (
+	SNPFirmwareFixture = fixture("snpmeasure", "ovmf_AmdSev_suffix.bin")
+	TDXFirmwareFixture = fixture("tdxmeasure", "synthetic_tdvf.bin")
+)
+
+// fixture is a file of internal/<pkg>/testdata, wherever the test that
+// asks runs: the path is taken from this source file's place.
+func fixture(pkg, name string) string {
+	_, self, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(self), "..", "..", pkg, "testdata", name)
+}
+
+// AddFirmware puts the fixture firmware into root's x86_64 directory as
+// ovmf-amdsev.fd and ovmf-inteltdx.fd, as a confidential build leaves them.
+func AddFirmware(t testing.TB, root string) {
+	t.Helper()
+	for name, src := range map[string]string{
+		artifact.FirmwareName(artifact.FirmwareAmdSev):   SNPFirmwareFixture,
+		artifact.FirmwareName(artifact.FirmwareIntelTdx): TDXFirmwareFixture,
+	} {
+		b, err := os.ReadFile(src)
+		must(t, err)
+		write(t, filepath.Join(root, "x86_64", name), b)
+	}
+}
+
+// BootImage is the tree-relative path of a's kernel boot image.
+func BootImage(a arch.Arch) string {
+	return a.Name + "/" + artifact.KernelName(artifact.KernelImage, KernelVersion, ConfigID)
 }
 
 // BuildInitrd packs a small guest tree with internal/initrd: the dpkg

@@ -9,9 +9,11 @@ import (
 	"strings"
 
 	"github.com/guestforge/guestforge/internal/artifact"
+	"github.com/guestforge/guestforge/internal/boundedio"
 	"github.com/guestforge/guestforge/internal/kata"
 
 	"github.com/guestforge/guestforge/internal/release/dist"
+	"github.com/guestforge/guestforge/internal/release/refvals"
 	"github.com/guestforge/guestforge/internal/release/sums"
 )
 
@@ -25,6 +27,9 @@ type Artifact struct {
 	// file holds (empty for every other artifact): the notes print it, so a
 	// user can configure Kata from the release page.
 	KataVerityParams string
+	// ReferenceValues is what a reference-values-<variant>.json holds (nil
+	// for every other artifact): the notes print its launch measurements.
+	ReferenceValues *refvals.Document
 }
 
 // Artifacts lists the build artifacts of the dist/<version>/ tree at dir
@@ -62,8 +67,13 @@ func Artifacts(dir string) ([]Artifact, error) {
 		}
 		dir, name := path.Split(rel)
 		a := Artifact{Name: name, Arch: path.Clean(dir), Size: fi.Size(), SHA256: sum}
-		if kind, _, _ := artifact.KindOf(name); kind == artifact.VerityParams {
+		switch kind, _, _ := artifact.KindOf(name); kind {
+		case artifact.VerityParams:
 			if a.KataVerityParams, err = readVerityParams(t.Path(rel)); err != nil {
+				return nil, fmt.Errorf("artifact table: %w", err)
+			}
+		case artifact.ReferenceValues:
+			if a.ReferenceValues, err = readReferenceValues(t.Path(rel), rel); err != nil {
 				return nil, fmt.Errorf("artifact table: %w", err)
 			}
 		}
@@ -95,4 +105,14 @@ func readVerityParams(file string) (string, error) {
 		return "", fmt.Errorf("%s does not hold a kernel_verity_params value Kata accepts (%v): rebuild the image", file, err)
 	}
 	return line, nil
+}
+
+// readReferenceValues reads a reference-values file of the schema this
+// release tool writes; rel names it in errors.
+func readReferenceValues(file, rel string) (*refvals.Document, error) {
+	b, err := boundedio.ReadFileLimit(file, refvals.MaxFileBytes, "a reference-values file")
+	if err != nil {
+		return nil, err
+	}
+	return refvals.Parse(rel, b)
 }

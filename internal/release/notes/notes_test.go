@@ -202,3 +202,47 @@ func TestMeasuredImageParamsInNotes(t *testing.T) {
 		t.Fatalf("a broken params file: %v", err)
 	}
 }
+
+// TestReferenceValuesInNotes: a reference-values file is a row of the table,
+// and its values are printed under "Reference values" with the command line
+// and the report field each is compared with; a file of another schema stops
+// the notes.
+func TestReferenceValuesInNotes(t *testing.T) {
+	root := distTree(t)
+	rv, err := os.ReadFile("../refvals/testdata/reference-values-confidential.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "x86_64/reference-values-confidential.json"), rv, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	arts, err := notes.Artifacts(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := notes.Render(notes.Input{Tag: "v1.3.0", Date: time.Date(2026, 12, 15, 0, 0, 0, 0, time.UTC), Commit: "abc",
+		Artifacts: arts, Manifest: loadManifest(t), Signing: notes.Signing{PublicKey: "cosign.pub"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"| reference-values-confidential.json | x86_64 |",
+		"## Reference values\n",
+		"### x86_64/confidential\n\n`x86_64/reference-values-confidential.json` (schema 1): kernel `vmlinuz-6.12.117-3f2a9c1d`, snp firmware `ovmf-amdsev.fd` (OvmfPkg/AmdSev/AmdSevX64.dsc), tdx firmware `ovmf-inteltdx.fd` (OvmfPkg/IntelTdx/IntelTdxX64.dsc).",
+		"Image `default`, booted from `initrd-default.img`",
+		"console=hvc0 console=hvc1 quiet panic=1 selinux=0 scsi_mod.scan=none\n```",
+		"| 1 | EPYC-v4 | 0x1 | `8618a504d8dabf93483de8b37d84b100b7845be8d92f79094b0505dffba34b3e861ff9b0a3c76fe9a95c8e932104caab` |",
+		// The synthetic TDVF's per-page MRTD (internal/tdxmeasure's vector).
+		"| per-page | `205d3f16bf2fac0a1ab43630a219125ce851a1f0cf6b7d8b87326732cae7c752a5c541683d0706e3ad8e1b7fd7fb1e65` |",
+	} {
+		if !bytes.Contains(md, []byte(want)) {
+			t.Errorf("notes lack %q:\n%s", want, md)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "x86_64/reference-values-confidential.json"), bytes.Replace(rv, []byte(`"schemaVersion": 1`), []byte(`"schemaVersion": 2`), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := notes.Artifacts(root); err == nil || !strings.Contains(err.Error(), "x86_64/reference-values-confidential.json: schema version 2") {
+		t.Fatalf("a file of another schema: %v", err)
+	}
+}

@@ -14,6 +14,10 @@
 // signatures are pushed by digest first; only then do tags move, per-arch
 // tags before the version tag. A failure anywhere leaves the version tag
 // where it was (absent for a new release).
+//
+// Each reference-values-<variant>.json is also attached to its arch
+// manifest as an OCI 1.1 artifact (refvals.go), pushed and signed before
+// any tag moves.
 package publish
 
 import (
@@ -23,6 +27,7 @@ import (
 
 	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/release/dist"
+	"github.com/guestforge/guestforge/internal/release/refvals"
 )
 
 // Media and artifact types of the published layout.
@@ -35,11 +40,14 @@ const (
 	mediaInitrd     types.MediaType = "application/vnd.guestforge.initrd.v1"
 	mediaRootfs     types.MediaType = "application/vnd.guestforge.rootfs.v1"
 	mediaVerity     types.MediaType = "application/vnd.guestforge.rootfs.verity.v1"
-	mediaBundle     types.MediaType = "application/vnd.dev.sigstore.bundle.v0.3+json"
-	mediaSPDX       types.MediaType = "application/spdx+json"
-	mediaInToto     types.MediaType = "application/vnd.in-toto+jsonl"
-	mediaText       types.MediaType = "text/plain"
-	mediaOctets     types.MediaType = "application/octet-stream"
+	mediaFirmware   types.MediaType = "application/vnd.guestforge.firmware.v1"
+	// mediaReferenceValues is the schema's own media type.
+	mediaReferenceValues types.MediaType = refvals.MediaType
+	mediaBundle          types.MediaType = "application/vnd.dev.sigstore.bundle.v0.3+json"
+	mediaSPDX            types.MediaType = "application/spdx+json"
+	mediaInToto          types.MediaType = "application/vnd.in-toto+jsonl"
+	mediaText            types.MediaType = "text/plain"
+	mediaOctets          types.MediaType = "application/octet-stream"
 )
 
 // Annotation keys. The org.opencontainers ones are the standard keys; the
@@ -58,13 +66,15 @@ const (
 // mediaOfKind is the media type of each artifact kind a layer carries. Verity
 // params, command lines and root hash lists are plain octets.
 var mediaOfKind = map[artifact.Kind]types.MediaType{
-	artifact.KernelImage:  mediaKernel,
-	artifact.Kernel:       mediaKernel,
-	artifact.KernelConfig: mediaKernelMeta,
-	artifact.SystemMap:    mediaKernelMeta,
-	artifact.Initrd:       mediaInitrd,
-	artifact.RootfsImage:  mediaRootfs,
-	artifact.VerityTree:   mediaVerity,
+	artifact.KernelImage:     mediaKernel,
+	artifact.Kernel:          mediaKernel,
+	artifact.KernelConfig:    mediaKernelMeta,
+	artifact.SystemMap:       mediaKernelMeta,
+	artifact.Initrd:          mediaInitrd,
+	artifact.RootfsImage:     mediaRootfs,
+	artifact.VerityTree:      mediaVerity,
+	artifact.Firmware:        mediaFirmware,
+	artifact.ReferenceValues: mediaReferenceValues,
 }
 
 // mediaTypeOf says what a file is by where it sits in the layout.

@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/guestforge/guestforge/internal/arch"
 	"github.com/guestforge/guestforge/internal/boundedio"
@@ -26,8 +28,38 @@ import (
 type Pulled struct {
 	Tree *dist.Tree
 	// Digests are the manifests to check signatures of: the index (when the
-	// reference named one) and every arch manifest, resolved by digest.
+	// reference named one), every arch manifest, resolved by digest, and
+	// the artifacts that attach reference values to them.
 	Digests []name.Digest
+}
+
+// attachedReferenceValues checks that every reference-values layer of the
+// arch manifest m (img) is attached to it as publish attached it: the
+// artifact rebuilt from m is in the repository by its digest. It returns
+// those digests, whose signatures verify checks with the rest.
+func attachedReferenceValues(img v1.Image, m *v1.Manifest, repo name.Repository, ropts []remote.Option) ([]name.Digest, error) {
+	raw, err := img.RawManifest()
+	if err != nil {
+		return nil, err
+	}
+	h, size, err := v1.SHA256(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	rs, err := referrersOf(*m, v1.Descriptor{MediaType: types.OCIManifestSchema1, Size: size, Digest: h})
+	if err != nil {
+		return nil, err
+	}
+	var out []name.Digest
+	for _, r := range rs {
+		d := repo.Digest(r.digest.String())
+		if _, err := remote.Head(d, ropts...); err != nil {
+			return nil, fmt.Errorf("the reference values of %s are not attached to their manifest as published (no artifact %s: %w): publish the release again",
+				r.target, r.digest, err)
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 // Pull fetches the release ref names (an index: every arch; a manifest:
@@ -114,6 +146,11 @@ func Pull(ctx context.Context, ref name.Reference, destDir string, o Options) (*
 			return nil, fmt.Errorf("pull %s: version %q in a release of version %q", d, v, version)
 		}
 		res.Digests = append(res.Digests, d)
+		attached, err := attachedReferenceValues(img, m, repo, ropts)
+		if err != nil {
+			return nil, fmt.Errorf("pull %s: %w", d, err)
+		}
+		res.Digests = append(res.Digests, attached...)
 		for _, l := range m.Layers {
 			title := l.Annotations[AnnotationTitle]
 			if err := dist.CheckRel(title); err != nil {

@@ -46,6 +46,8 @@ type Options struct {
 type Result struct {
 	Index     name.Digest
 	Manifests []ArchManifest
+	// Referrers are the attached reference-values artifacts, in arch order.
+	Referrers []name.Digest
 	Tags      []name.Tag
 }
 
@@ -88,6 +90,8 @@ type plannedManifest struct {
 	titles []string
 	body   []byte
 	digest v1.Hash
+	// referrers attach the arch's reference values to this manifest.
+	referrers []plannedReferrer
 }
 
 // Publish pushes the tree to repo: blobs and manifests by digest, the index,
@@ -117,8 +121,13 @@ func Publish(ctx context.Context, t *dist.Tree, repo name.Repository, o Options)
 	if backoff.Steps == 0 {
 		backoff = defaultBackoff
 	}
+	// A registry without the referrers API lists the attached reference
+	// values under the fallback tag sha256-<manifest hex> (OCI distribution
+	// spec, referrers tag schema): the one tag besides the release's and
+	// cosign's that publishing writes.
 	pusher, err := remote.NewPusher(append([]remote.Option{
 		remote.WithContext(ctx), remote.WithRetryBackoff(backoff), remote.WithRetryStatusCodes(retryCodes...),
+		remote.WithReferrersTagFallback(true),
 	}, o.Remote...)...)
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
@@ -178,6 +187,14 @@ func Publish(ctx context.Context, t *dist.Tree, repo name.Repository, o Options)
 			return nil, fmt.Errorf("publish %s: push manifest: %w", p.arch.Name, err)
 		}
 		res.Manifests = append(res.Manifests, ArchManifest{Arch: p.arch, Digest: d})
+		for _, rf := range p.referrers {
+			rd := repo.Digest(rf.digest.String())
+			log.Info("attach", "reference values", rf.target, "to", d.String())
+			if err := pusher.Put(ctx, rd, rawManifest{body: rf.body, mt: types.OCIManifestSchema1}); err != nil {
+				return nil, fmt.Errorf("publish %s: attach the reference values of %s: %w", p.arch.Name, rf.target, err)
+			}
+			res.Referrers = append(res.Referrers, rd)
+		}
 	}
 	if err := pusher.Put(ctx, res.Index, rawManifest{body: indexBody, mt: types.OCIImageIndex}); err != nil {
 		return nil, fmt.Errorf("publish: push index: %w", err)
@@ -186,6 +203,12 @@ func Publish(ctx context.Context, t *dist.Tree, repo name.Repository, o Options)
 		log.Info("sign", "manifest", m.Digest.String())
 		if err := o.Signer.SignImage(ctx, m.Digest, ropts...); err != nil {
 			return nil, fmt.Errorf("publish %s: %w", m.Arch.Name, err)
+		}
+	}
+	for _, rd := range res.Referrers {
+		log.Info("sign", "referrer", rd.String())
+		if err := o.Signer.SignImage(ctx, rd, ropts...); err != nil {
+			return nil, fmt.Errorf("publish: sign the attached reference values %s: %w", rd, err)
 		}
 	}
 	log.Info("sign", "index", res.Index.String())
@@ -281,7 +304,7 @@ func planManifest(t *dist.Tree, ad dist.ArchDir, files map[string]sums.Entry, co
 	for k, v := range base {
 		m.Annotations[k] = v
 	}
-	var kvers, cfgs []string
+	var kvers, cfgs, rvs []string
 	for _, k := range ad.Kernels {
 		kvers = append(kvers, k.Version)
 		cfgs = append(cfgs, k.ConfigID)
@@ -306,9 +329,15 @@ func planManifest(t *dist.Tree, ad dist.ArchDir, files map[string]sums.Entry, co
 		b := &fileBlob{path: t.Path(rel), digest: h, size: fi.Size(), mt: mediaTypeOf(rel)}
 		p.blobs = append(p.blobs, b)
 		p.titles = append(p.titles, rel)
-		m.Layers = append(m.Layers, v1.Descriptor{
-			MediaType: b.mt, Size: b.size, Digest: h, Annotations: map[string]string{AnnotationTitle: rel},
-		})
+		l := v1.Descriptor{MediaType: b.mt, Size: b.size, Digest: h, Annotations: map[string]string{AnnotationTitle: rel}}
+		if target, ok := targetOf(rel); ok && !dist.IsBundle(rel) {
+			l.Annotations[AnnotationTarget] = target
+			rvs = append(rvs, target+"="+h.String())
+		}
+		m.Layers = append(m.Layers, l)
+	}
+	if len(rvs) > 0 {
+		m.Annotations[AnnotationReferenceValues] = strings.Join(rvs, ",")
 	}
 	body, err := json.Marshal(m)
 	if err != nil {
@@ -318,6 +347,10 @@ func planManifest(t *dist.Tree, ad dist.ArchDir, files map[string]sums.Entry, co
 	p.digest, _, err = v1.SHA256(strings.NewReader(string(body)))
 	if err != nil {
 		return nil, err
+	}
+	subject := v1.Descriptor{MediaType: types.OCIManifestSchema1, Size: int64(len(body)), Digest: p.digest}
+	if p.referrers, err = referrersOf(m, subject); err != nil {
+		return nil, fmt.Errorf("publish %s: %w", ad.Arch.Name, err)
 	}
 	return p, nil
 }

@@ -16,8 +16,11 @@ import (
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 
+	"github.com/guestforge/guestforge/internal/arch"
 	"github.com/guestforge/guestforge/internal/release/dist"
+	"github.com/guestforge/guestforge/internal/release/disttest"
 	"github.com/guestforge/guestforge/internal/release/provenance"
+	"github.com/guestforge/guestforge/internal/release/refvals"
 	"github.com/guestforge/guestforge/internal/release/sbom"
 	"github.com/guestforge/guestforge/internal/release/sign"
 	"github.com/guestforge/guestforge/internal/release/sums"
@@ -165,4 +168,23 @@ func Files(t testing.TB, root string) map[string]string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// Confidential makes x86_64 of the dist tree at root a confidential target,
+// as attest leaves one: the fixture firmware (disttest.AddFirmware) and
+// x86_64/reference-values-confidential.json over the default image, for 1
+// and 4 vCPUs of EPYC-v4 with SNPActive and the per-page TDX order.
+func Confidential(t testing.TB, root string) {
+	t.Helper()
+	disttest.AddFirmware(t, root)
+	tr, err := dist.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x86 := arch.MustParse("x86_64")
+	if _, err := refvals.Write(tr, []refvals.Spec{{Arch: x86, Variant: "confidential", Kernel: disttest.BootImage(x86),
+		Images: []string{"default"}, Matrix: refvals.Matrix{VCPUs: []int{1, 4}, SNPCPUTypes: []string{"EPYC-v4"},
+			SNPGuestFeatures: []uint64{0x1}, TDXPageOrders: []string{"per-page"}}}}); err != nil {
+		t.Fatal(err)
+	}
 }

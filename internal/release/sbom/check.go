@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/guestforge/guestforge/internal/arch"
@@ -22,11 +23,17 @@ func Check(t *dist.Tree) error {
 	type imageDoc struct{ namespace, sum string }
 	docs := map[string]imageDoc{}
 	for _, ad := range t.Arches {
-		var kernelFiles []string
+		var shipped []string
 		for _, k := range ad.Kernels {
 			if b := k.BootImage(); b != "" {
-				kernelFiles = append(kernelFiles, path.Base(b))
+				shipped = append(shipped, path.Base(b))
 			}
+		}
+		// Every image document describes the arch's firmware and reference
+		// values too: they are what its confidential launches boot and are
+		// attested against.
+		for _, f := range append(slices.Clone(ad.Firmware), ad.ReferenceValues...) {
+			shipped = append(shipped, path.Base(f.Path))
 		}
 		for _, im := range ad.Images {
 			rel := dist.ImageSBOM(ad.Arch, im.Name)
@@ -62,7 +69,7 @@ func Check(t *dist.Tree) error {
 				}
 				described[p.PackageFileName] = true
 			}
-			for _, f := range append([]string{im.Initrd, im.Rootfs, im.Verity}, kernelFiles...) {
+			for _, f := range append([]string{im.Initrd, im.Rootfs, im.Verity}, shipped...) {
 				if f != "" && !described[path.Base(f)] {
 					return fmt.Errorf("%s: %s is not described (the SBOM predates the file: re-run `release attest`)", rel, path.Base(f))
 				}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -28,6 +29,10 @@ type ImageInput struct {
 	// Files are the image's files in the arch directory (initrd, rootfs,
 	// verity hash tree): the packages that CONTAIN the Debian packages.
 	Files []Artifact
+	// Firmware are the arch's firmware builds (ovmf-<platform>.fd) and
+	// ReferenceValues its reference-values-<variant>.json files: a
+	// confidential guest boots the one and is attested with the other.
+	Firmware, ReferenceValues []Artifact
 }
 
 // Agent is the agent binary inside the image.
@@ -148,6 +153,41 @@ func ImageDocument(in ImageInput) (*Document, error) {
 			PrimaryPackagePurpose: "OPERATING-SYSTEM",
 		}))
 		described = append(described, id)
+	}
+	// The reference values are computed from the image's files, the kernels
+	// and the firmware: everything described so far and the firmware below.
+	sources := slices.Clone(described)
+	for _, f := range in.Firmware {
+		id := elementID("firmware", f.Kind, f.File)
+		doc.Packages = append(doc.Packages, withNoAssertions(Package{
+			SPDXID:                id,
+			Name:                  "edk2-ovmf-" + f.Kind,
+			PackageFileName:       f.File,
+			DownloadLocation:      noAssertion,
+			Checksums:             []Checksum{{Algorithm: sha256Algo, ChecksumValue: f.SHA256}},
+			Comment:               fmt.Sprintf("edk2 OVMF (%s platform) a confidential guest on %s boots", f.Kind, in.Arch.Name),
+			PrimaryPackagePurpose: "FIRMWARE",
+		}))
+		described = append(described, id)
+		sources = append(sources, id)
+	}
+	for _, f := range in.ReferenceValues {
+		id := elementID("refvals", f.Kind, f.File)
+		doc.Packages = append(doc.Packages, withNoAssertions(Package{
+			SPDXID:           id,
+			Name:             "guestforge-reference-values-" + f.Kind,
+			VersionInfo:      in.Version,
+			PackageFileName:  f.File,
+			DownloadLocation: noAssertion,
+			Checksums:        []Checksum{{Algorithm: sha256Algo, ChecksumValue: f.SHA256}},
+			Comment: fmt.Sprintf("launch measurements of the %s/%s confidential target (docs/reference-values.md)",
+				in.Arch.Name, f.Kind),
+			PrimaryPackagePurpose: "FILE",
+		}))
+		described = append(described, id)
+		for _, from := range sources {
+			doc.Relationships = append(doc.Relationships, Relationship{id, "GENERATED_FROM", from})
+		}
 	}
 	for _, d := range described {
 		doc.Relationships = append(doc.Relationships, Relationship{documentID, "DESCRIBES", d})

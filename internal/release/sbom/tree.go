@@ -37,6 +37,14 @@ func Write(t *dist.Tree, o Options) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
+		firmware, err := named(t, ad.Firmware)
+		if err != nil {
+			return nil, err
+		}
+		refValues, err := named(t, ad.ReferenceValues)
+		if err != nil {
+			return nil, err
+		}
 		for _, im := range ad.Images {
 			if im.Initrd == "" {
 				return nil, fmt.Errorf("%s: image %s has no %s to read its package list from", path.Join(t.Root, ad.Arch.Name), im.Name, artifact.InitrdName(im.Name))
@@ -65,6 +73,7 @@ func Write(t *dist.Tree, o Options) ([]string, error) {
 			doc, err := ImageDocument(ImageInput{
 				Version: t.Version, Arch: ad.Arch, Image: im.Name, Created: o.Created,
 				Packages: pkgs, Agent: agent, Kernels: kernelsWithSource(kernels, o.KernelSource), Files: files,
+				Firmware: firmware, ReferenceValues: refValues,
 			})
 			if err != nil {
 				return nil, err
@@ -107,6 +116,20 @@ func kernelsOf(t *dist.Tree, ad dist.ArchDir) ([]Kernel, error) {
 			return nil, err
 		}
 		out = append(out, Kernel{Version: k.Version, ConfigID: k.ConfigID, File: path.Base(boot), SHA256: sum})
+	}
+	return out, nil
+}
+
+// named describes an arch directory's firmware or reference-values files:
+// Kind is the word that names each (the platform, the variant).
+func named(t *dist.Tree, files []dist.Named) ([]Artifact, error) {
+	var out []Artifact
+	for _, f := range files {
+		sum, err := sums.File(t.Path(f.Path))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Artifact{Kind: f.Name, File: path.Base(f.Path), SHA256: sum})
 	}
 	return out, nil
 }

@@ -3,7 +3,8 @@
 // digest). In order, and stopping at the first failure, which it names:
 // the cosign signatures of the registry manifests (for a reference), the
 // signature of SHA256SUMS, every file against SHA256SUMS, no unlisted file,
-// every file's signature, provenance subjects, SBOMs, and finally a QEMU
+// every file's signature, the release version, the reference values of each
+// confidential target (recomputed), provenance subjects, SBOMs, and finally a QEMU
 // boot of each kernel with each initrd to the boot probe's line.
 //
 // Signatures are checked with the release public key, or, for a keyless
@@ -31,6 +32,7 @@ import (
 	"github.com/guestforge/guestforge/internal/release/dist"
 	"github.com/guestforge/guestforge/internal/release/provenance"
 	"github.com/guestforge/guestforge/internal/release/publish"
+	"github.com/guestforge/guestforge/internal/release/refvals"
 	"github.com/guestforge/guestforge/internal/release/sbom"
 	"github.com/guestforge/guestforge/internal/release/sign"
 	"github.com/guestforge/guestforge/internal/release/sums"
@@ -62,7 +64,7 @@ type Options struct {
 
 // Failure is the first check that failed.
 type Failure struct {
-	Step string // signature | checksum | listing | version | provenance | sbom | boot | registry
+	Step string // signature | checksum | listing | version | reference values | provenance | sbom | boot | registry
 	Item string // the file, manifest or boot pair that failed
 	Err  error
 }
@@ -215,6 +217,20 @@ func check(ctx context.Context, t *dist.Tree, o Options, rep *Report) (*Report, 
 		rep.ok("version %s (provenance, SBOM, release notes)", t.Version)
 	} else {
 		rep.ok("version %s", t.Version)
+	}
+	// Before provenance and SBOMs, which would also see a kernel replaced
+	// after attest: this check names what such a file does to a relying
+	// party, the launch measurements that no longer hold.
+	checked, err := refvals.Verify(t)
+	if err != nil {
+		item := "reference values"
+		if m := (*refvals.Mismatch)(nil); errors.As(err, &m) {
+			item = m.File
+		}
+		return rep, &Failure{Step: "reference values", Item: item, Err: err}
+	}
+	for _, rel := range checked {
+		rep.ok("reference values %s: every value recomputed from the release's files", rel)
 	}
 	if err := provenance.Check(t); err != nil {
 		return rep, &Failure{Step: "provenance", Item: dist.ProvenanceFile, Err: err}

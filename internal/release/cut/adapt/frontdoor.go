@@ -3,8 +3,10 @@ package adapt
 import (
 	"cmp"
 	"fmt"
+	"path/filepath"
 	"strings"
 
+	"github.com/guestforge/guestforge/internal/kconfig"
 	"github.com/guestforge/guestforge/internal/manifest"
 	"github.com/guestforge/guestforge/internal/release/cut"
 )
@@ -42,6 +44,7 @@ type Env struct {
 //   - the keyless identity: https://github.com/$GITHUB_WORKFLOW_REF, and the
 //     issuer GitHubIssuer;
 //   - source and GitHub repository: DefaultSource, DefaultGitHubRepo;
+//   - kernel-configs/: the one beside toolchain.yaml;
 //   - the creation time: Epoch(tc, env.SourceDateEpoch).
 //
 // Registry.Signing is Signing unless set, so the registry signs with the one
@@ -65,6 +68,7 @@ func Defaults(c *Config, tc *manifest.Toolchain, env Env) error {
 	c.Provenance.Repository = cmp.Or(c.Provenance.Repository, DefaultSource)
 	g.Source = cmp.Or(g.Source, c.Provenance.Repository)
 	c.GitHubRepo = cmp.Or(c.GitHubRepo, DefaultGitHubRepo)
+	c.KernelConfigs = cmp.Or(c.KernelConfigs, filepath.Join(filepath.Dir(tc.Path), kconfig.Dir))
 	if c.Created.IsZero() {
 		created, err := Epoch(tc, env.SourceDateEpoch)
 		if err != nil {

@@ -9,7 +9,7 @@ import (
 )
 
 func TestDefaultsFillWhatTheUserLeftUnset(t *testing.T) {
-	tc := &manifest.Toolchain{Path: "toolchain.yaml", Epoch: 1767225600}
+	tc := &manifest.Toolchain{Path: "checkout/toolchain.yaml", Epoch: 1767225600}
 	tc.Release.Registry = "ghcr.io/guestforge/guest-images"
 	signing := &Signing{Key: "keys/cosign.key"}
 	c := Config{Signing: signing, Registry: &Registry{}}
@@ -26,6 +26,9 @@ func TestDefaultsFillWhatTheUserLeftUnset(t *testing.T) {
 	if c.Provenance.Repository != DefaultSource || c.GitHubRepo != DefaultGitHubRepo {
 		t.Errorf("source %q, github repo %q", c.Provenance.Repository, c.GitHubRepo)
 	}
+	if c.KernelConfigs != "checkout/kernel-configs" {
+		t.Errorf("kernel configs %q, want the one beside toolchain.yaml", c.KernelConfigs)
+	}
 	if want := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC); !c.Created.Equal(want) {
 		t.Errorf("created %v, want toolchain.yaml's epoch %v", c.Created, want)
 	}
@@ -34,14 +37,14 @@ func TestDefaultsFillWhatTheUserLeftUnset(t *testing.T) {
 func TestDefaultsKeepWhatTheUserSet(t *testing.T) {
 	tc := &manifest.Toolchain{Path: "toolchain.yaml", Epoch: 1767225600}
 	tc.Release.Registry = "ghcr.io/guestforge/guest-images"
-	c := Config{Signing: &Signing{Key: "cosign.key"}, Identity: "id", GitHubRepo: "me/fork",
+	c := Config{Signing: &Signing{Key: "cosign.key"}, Identity: "id", GitHubRepo: "me/fork", KernelConfigs: "elsewhere",
 		Provenance: ProvenanceAttester{Repository: "https://example.org/fork"},
 		Registry:   &Registry{Repo: "localhost:5000/x", PublicKey: "other.pub"}}
 	if err := Defaults(&c, tc, Env{SourceDateEpoch: "86400", WorkflowRef: "ignored"}); err != nil {
 		t.Fatal(err)
 	}
 	if c.Registry.Repo != "localhost:5000/x" || c.Registry.PublicKey != "other.pub" || c.Identity != "id" ||
-		c.GitHubRepo != "me/fork" || c.Registry.Source != "https://example.org/fork" {
+		c.GitHubRepo != "me/fork" || c.Registry.Source != "https://example.org/fork" || c.KernelConfigs != "elsewhere" {
 		t.Errorf("a set value was replaced: %+v, registry %+v", c, c.Registry)
 	}
 	if !c.Created.Equal(time.Unix(86400, 0)) {

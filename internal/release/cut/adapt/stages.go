@@ -20,6 +20,9 @@ type Config struct {
 	Artifacts string
 	// ImagesDir is images/ (agent facts for the SBOMs).
 	ImagesDir string
+	// KernelConfigs is kernel-configs/ (which kernel is a measured
+	// target's, for its reference values).
+	KernelConfigs string
 	// Created is the attestations' creation time (SOURCE_DATE_EPOCH).
 	Created time.Time
 	// Provenance identifies the source and the run.
@@ -55,7 +58,7 @@ func Stages(c Config) ([]cut.Stage, error) {
 	return []cut.Stage{
 		cut.PolicyStage(c.Policy),
 		cut.BuildStage(b),
-		cut.AttestStage(SBOMAttester{ImagesDir: c.ImagesDir, Created: c.Created}, c.Provenance),
+		cut.AttestStage(RefValuesAttester{KernelConfigs: c.KernelConfigs}, SBOMAttester{ImagesDir: c.ImagesDir, Created: c.Created}, c.Provenance),
 		cut.SignStage(c.Signing),
 		cut.PublishStage(c.Registry.Publisher()),
 		cut.VerifyStage(c.Registry.Verifier(c.Identity, c.Issuer)),
