@@ -41,8 +41,13 @@ shellcheck hack/*.sh hack/airgap/*.sh .ci/run
 step "tier 1: unit tests (no engine), -race on the pure packages"
 go test -race -count=1 ./...
 
-fuzztime=${GUESTFORGE_FUZZTIME:-5s}
-step "fuzz: every Go fuzz target for $fuzztime each"
+# A budget in executions, not seconds: with a duration, Go's fuzz coordinator (before Go 1.27)
+# can report "context deadline exceeded" as a failure when a worker on a loaded machine misses
+# the stop deadline, with no input at fault (go.dev/issue/75804; it failed CI on 2026-12-04).
+# 50000 runs is about what 5 s gave on 2 cores (1 to 25 s per target). A duration still works
+# for a long local run, where a spurious failure costs a rerun, not a red CI.
+fuzztime=${GUESTFORGE_FUZZTIME:-50000x}
+step "fuzz: every Go fuzz target, -fuzztime $fuzztime each"
 # Found by grep so a target someone adds runs without editing this list. go test -fuzz takes
 # one package and one target at a time. ci/ is its own module and needs generated code.
 fuzzed=0
