@@ -45,10 +45,14 @@ func (p *Pipeline) seedContainer(ctx context.Context, spec BuilderSpec) (*dagger
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	_, err = seed.Build(ctx, seed.Options{
+	o := seed.Options{
 		Mirror: spec.Mirror, Suite: spec.Suite, Arch: spec.Arch.DebianArch, Packages: seedPackages,
 		Keyring: p.Keyring, CacheDir: p.dir("debs"), Epoch: time.Unix(spec.Epoch, 0), Log: p.Log,
-	}, tmp)
+	}
+	_, pkgs, err := seed.Resolve(ctx, o)
+	if err == nil {
+		err = seed.Build(ctx, o, seed.DebsOf(pkgs), tmp)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap the seed image: %w", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/guestforge/guestforge/internal/debrepo"
 )
 
 // Rootfs merges the data.tar of packages into one root filesystem tarball, the way dpkg's
@@ -35,7 +37,7 @@ var keep = map[string]bool{
 // AddDeb unpacks one .deb into the tarball. The first package to ship a path wins, as
 // dpkg refuses overwrites between unrelated packages.
 func (r *Rootfs) AddDeb(name string, deb io.Reader) error {
-	tr, closeFn, err := DataTar(deb)
+	tr, closeFn, err := debrepo.DataTar(deb)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}

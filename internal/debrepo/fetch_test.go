@@ -1,4 +1,4 @@
-package seed
+package debrepo
 
 import (
 	"context"
@@ -48,8 +48,8 @@ func TestVerifiedErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cache := t.TempDir()
-			f := fetcher{o: Options{CacheDir: cache, Client: http.DefaultClient}}
-			got, err := f.verified(context.Background(), tc.url, tc.sum, tc.size)
+			m := Mirror{CacheDir: cache, Client: http.DefaultClient}
+			got, err := m.Fetch(context.Background(), tc.url, tc.sum, tc.size)
 			want := strings.ReplaceAll(tc.want, "URL", tc.url)
 			switch {
 			case want == "":
