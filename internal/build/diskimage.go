@@ -213,7 +213,7 @@ func (p *Pipeline) DiskImage(ctx context.Context, repo *Repo, r *Rootfs, spec Di
 	if err != nil {
 		return nil, err
 	}
-	bspec, err := BuilderFromManifest(repo.Toolchain, "image", host)
+	bspec, err := BuilderFromRepo(ctx, repo, "image", host)
 	if err != nil {
 		return nil, err
 	}

@@ -79,7 +79,7 @@ func (p *Pipeline) Kernel(ctx context.Context, repo *Repo, spec KernelSpec) (*Ke
 	if err != nil {
 		return nil, err
 	}
-	bspec, err := BuilderFromManifest(tc, "kernel", host)
+	bspec, err := BuilderFromRepo(ctx, repo, "kernel", host)
 	if err != nil {
 		return nil, err
 	}

@@ -158,12 +158,46 @@ func (p *Pipeline) warmBuilders(ctx context.Context, repo *Repo, plan MatrixPlan
 	if len(plan.Images) > 0 {
 		names = append(names, "rootfs", "image")
 	}
-	for _, name := range names {
-		spec, err := BuilderFromManifest(repo.Toolchain, name, host)
+	// Every lock first, then every locked .deb of every image fetched and verified:
+	// a stale lock or a package the mirror no longer serves fails the run here, before
+	// anything is built, naming the lock line and the command that refreshes it.
+	specs := make([]BuilderSpec, len(names))
+	for i, name := range names {
+		if specs[i], err = BuilderFromRepo(ctx, repo, name, host); err != nil {
+			return err
+		}
+	}
+	if err := p.verifyImageLocks(ctx, repo, plan, specs); err != nil {
+		return err
+	}
+	for _, spec := range specs {
+		if _, err := p.Builder(ctx, spec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// verifyImageLocks checks the lock of every image job of plan and downloads and
+// verifies its .debs (lockRepo), so the image jobs only build.
+func (p *Pipeline) verifyImageLocks(ctx context.Context, repo *Repo, plan MatrixPlan, builders []BuilderSpec) error {
+	var rootfsBuilder BuilderSpec
+	for _, b := range builders {
+		if b.Name == "rootfs" {
+			rootfsBuilder = b
+		}
+	}
+	for _, job := range plan.Images {
+		d, err := p.loadImage(ctx, repo, job.Image)
 		if err != nil {
 			return err
 		}
-		if _, err := p.Builder(ctx, spec); err != nil {
+		rs, err := imageRawSpec(ctx, repo, d, job.Arch, rootfsBuilder)
+		d.cleanup()
+		if err != nil {
+			return err
+		}
+		if _, err := p.lockRepo(ctx, rs.Lock, rs.Section); err != nil {
 			return err
 		}
 	}

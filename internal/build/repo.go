@@ -2,14 +2,18 @@ package build
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
 	"dagger.io/dagger"
 
+	"github.com/guestforge/guestforge/internal/boundedio"
 	"github.com/guestforge/guestforge/internal/kconfig"
 	"github.com/guestforge/guestforge/internal/manifest"
+	"github.com/guestforge/guestforge/internal/pkglock"
 )
 
 // Repo is what pipelines read from a guestforge checkout: the manifest and the kernel
@@ -18,6 +22,25 @@ type Repo struct {
 	Toolchain *manifest.Toolchain
 	Configs   *kconfig.Tree
 	Dir       *dagger.Directory
+	// read returns a file of the checkout by its slash-separated relative path, at
+	// most limit bytes: from the client's disk or through the engine.
+	read func(ctx context.Context, rel string, limit int64) ([]byte, error)
+}
+
+// Lock loads the package lock at rel (builders/rootfs.lock, images/default.lock) from
+// the checkout. A missing one is pkglock.ErrNoLock.
+func (r *Repo) Lock(ctx context.Context, rel string) (*pkglock.Lock, error) {
+	if r.read == nil {
+		return nil, fmt.Errorf("%w: this checkout was opened without its files", pkglock.ErrNoLock)
+	}
+	data, err := r.read(ctx, rel, pkglock.MaxBytes)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s does not exist in the checkout", pkglock.ErrNoLock, rel)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return pkglock.Parse(rel, data)
 }
 
 // Paths of a checkout that pipelines read.
@@ -31,7 +54,7 @@ const (
 // patches, image definitions with their overlays, and the boot probe's sources (the
 // test images' agent). Nothing else is uploaded, so an edit elsewhere in the tree
 // does not reach any cache key.
-var RepoSources = []string{PatchesDir + "/**", ImagesDir + "/**", "go.mod", "go.sum", "cmd/bootprobe/**", "internal/arch/**"}
+var RepoSources = []string{PatchesDir + "/**", ImagesDir + "/**", pkglock.BuildersDir + "/**", "go.mod", "go.sum", "cmd/bootprobe/**", "internal/arch/**"}
 
 // LocalRepo opens the checkout at root on the client's filesystem.
 func (p *Pipeline) LocalRepo(root string) (*Repo, error) {
@@ -48,7 +71,10 @@ func (p *Pipeline) LocalRepo(root string) (*Repo, error) {
 		return nil, err
 	}
 	dir := p.Client.Host().Directory(abs, dagger.HostDirectoryOpts{Include: RepoSources})
-	return &Repo{Toolchain: tc, Configs: tree, Dir: dir}, nil
+	read := func(_ context.Context, rel string, limit int64) ([]byte, error) {
+		return boundedio.ReadFileLimit(filepath.Join(abs, filepath.FromSlash(rel)), limit, "a file of the checkout")
+	}
+	return &Repo{Toolchain: tc, Configs: tree, Dir: dir, read: read}, nil
 }
 
 // RepoFromDirectory opens a checkout held by the engine (a Dagger module's source
@@ -75,5 +101,29 @@ func (p *Pipeline) RepoFromDirectory(ctx context.Context, dir *dagger.Directory)
 	if err != nil {
 		return nil, err
 	}
-	return &Repo{Toolchain: tc, Configs: tree, Dir: dir}, nil
+	return &Repo{Toolchain: tc, Configs: tree, Dir: dir, read: engineReader(dir)}, nil
+}
+
+// engineReader reads files of a checkout the engine holds, refusing one over its limit
+// before its bytes cross the session.
+func engineReader(dir *dagger.Directory) func(ctx context.Context, rel string, limit int64) ([]byte, error) {
+	return func(ctx context.Context, rel string, limit int64) ([]byte, error) {
+		entries, err := dir.Glob(ctx, rel)
+		if err != nil {
+			return nil, err
+		}
+		if len(entries) == 0 {
+			return nil, fs.ErrNotExist
+		}
+		f := dir.File(rel)
+		size, err := f.Size(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if int64(size) > limit {
+			return nil, &boundedio.TooLargeError{Name: rel, What: "a file of the checkout", Size: int64(size), Limit: limit}
+		}
+		data, err := f.Contents(ctx)
+		return []byte(data), err
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/guestforge/guestforge/internal/arch"
 	"github.com/guestforge/guestforge/internal/initrd"
 	"github.com/guestforge/guestforge/internal/manifest"
+	"github.com/guestforge/guestforge/internal/pkglock"
 	"github.com/guestforge/guestforge/internal/rootfs"
 	"github.com/guestforge/guestforge/internal/sha256sum"
 )
@@ -71,7 +72,17 @@ func (p *Pipeline) Rootfs(ctx context.Context, repo *Repo, spec RootfsSpec) (*Ro
 	if err != nil {
 		return nil, err
 	}
-	bspec, err := BuilderFromManifest(tc, "rootfs", host)
+	bspec, err := BuilderFromRepo(ctx, repo, "rootfs", host)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := imageRawSpec(ctx, repo, d, spec.Arch, bspec)
+	if err != nil {
+		return nil, err
+	}
+	// Every locked .deb of the image is fetched and verified before any builder is
+	// made: a lock the mirror no longer serves fails here, naming the package.
+	repoDir, err := p.lockRepo(ctx, rs.Lock, rs.Section)
 	if err != nil {
 		return nil, err
 	}
@@ -80,11 +91,7 @@ func (p *Pipeline) Rootfs(ctx context.Context, repo *Repo, spec RootfsSpec) (*Ro
 		return nil, err
 	}
 	builder = p.Perturb.Apply(builder)
-	rs := rawSpec{
-		Mirror: tc.Distro.Mirror, Suite: cmpOr(d.Distro.Suite, tc.Distro.Suite), Variant: cmpOr(d.Variant, "minbase"),
-		Arch: spec.Arch, Packages: d.Packages, Epoch: tc.Epoch, Builder: bspec.Key(),
-	}
-	raw, temporary, err := p.rawRootfs(ctx, builder, host, rs, d, spec.Nonce)
+	raw, temporary, err := p.rawRootfs(ctx, builder, host, rs, d, spec.Nonce, repoDir)
 	if err != nil {
 		return nil, err
 	}
@@ -112,6 +119,20 @@ func (p *Pipeline) Rootfs(ctx context.Context, repo *Repo, spec RootfsSpec) (*Ro
 	}
 	r.File = p.Client.Host().File(r.Tar)
 	return r, nil
+}
+
+// imageRawSpec is the raw tarball of image d for arch a, from images/<name>.lock, which
+// must answer the definition.
+func imageRawSpec(ctx context.Context, repo *Repo, d *imageDef, a arch.Arch, builder BuilderSpec) (rawSpec, error) {
+	tc := repo.Toolchain
+	in := pkglock.ImageInputs(tc, d.Image, []string{a.DebianArch})
+	rs := rawSpec{Mirror: in.Mirror, Suite: in.Suite, Variant: in.Variant, Arch: a, Packages: d.Packages, Epoch: tc.Epoch, Builder: builder.Key()}
+	var err error
+	if rs.Lock, err = checkedLock(ctx, repo, ImagesDir+"/"+d.Name+".lock", in); err != nil {
+		return rs, err
+	}
+	rs.Section, err = section(rs.Lock, a.DebianArch)
+	return rs, err
 }
 
 // finishFile runs rootfs.Finish from the raw tarball at raw into a content-addressed

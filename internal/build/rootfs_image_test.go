@@ -10,6 +10,7 @@ import (
 	"dagger.io/dagger"
 
 	"github.com/guestforge/guestforge/internal/arch"
+	"github.com/guestforge/guestforge/internal/pkglock"
 	"github.com/guestforge/guestforge/internal/manifest"
 )
 
@@ -71,19 +72,16 @@ func TestMmdebstrapErrorNamesThePackage(t *testing.T) {
 }
 
 func TestRawSpec(t *testing.T) {
+	l := testLock(pkglock.KindImage, "test", "4:12.2.0-3", strings.Repeat("a", 64))
 	a := rawSpec{Mirror: "http://deb.debian.org/debian", Suite: "bookworm", Variant: "minbase", Arch: arch.MustParse("x86_64"),
-		Packages: []string{"kmod", "iptables", "kmod"}, Epoch: 1, Builder: "b"}
-	b := a
-	b.Packages = []string{"iptables", "kmod"}
-	if a.Key() != b.Key() {
-		t.Error("package order or duplicates changed the cache key")
-	}
+		Packages: []string{"kmod", "iptables", "kmod"}, Epoch: 1, Builder: "b", Lock: l, Section: l.Arches[0]}
+	other := testLock(pkglock.KindImage, "test", "4:12.2.0-4", strings.Repeat("a", 64))
 	for _, change := range []func(*rawSpec){
 		func(s *rawSpec) { s.Arch = arch.MustParse("aarch64") },
 		func(s *rawSpec) { s.Epoch = 2 },
 		func(s *rawSpec) { s.Variant = "required" },
 		func(s *rawSpec) { s.Builder = "c" },
-		func(s *rawSpec) { s.Packages = []string{"kmod"} },
+		func(s *rawSpec) { s.Lock, s.Section = other, other.Arches[0] },
 	} {
 		c := a
 		change(&c)
@@ -91,9 +89,20 @@ func TestRawSpec(t *testing.T) {
 			t.Errorf("%+v has the key of %+v", c, a)
 		}
 	}
+	// The lock stands for the suite, mirror and packages: the same lock, the same key.
+	b := a
+	b.Packages, b.Mirror = []string{"iptables"}, "http://mirror.example/debian"
+	if b.Key() != a.Key() {
+		t.Error("fields the lock's digest covers changed the key")
+	}
 	args := strings.Join(a.mmdebstrapArgs("/out/raw.tar"), " ")
-	want := `mmdebstrap --mode=root --variant=minbase --architectures=amd64 --format=tar --aptopt=Acquire::Retries "3" --skip=essential/unlink --setup-hook=mkdir -p "$1"/var/cache/apt/archives/ --setup-hook=sync-in /var/cache/guestforge-debs /var/cache/apt/archives/ --customize-hook=sync-out /var/cache/apt/archives /var/cache/guestforge-debs --include=iptables,kmod bookworm /out/raw.tar deb http://deb.debian.org/debian bookworm main`
+	want := `mmdebstrap --mode=root --variant=minbase --architectures=amd64 --format=tar --customize-hook=printf 'deb http://deb.debian.org/debian bookworm main\n' > "$1/etc/apt/sources.list" --include=iptables,kmod bookworm /out/raw.tar deb [trusted=yes] copy:///var/cache/guestforge-lock ./`
 	if args != want {
 		t.Errorf("mmdebstrap args:\n%s\nwant\n%s", args, want)
+	}
+	args = strings.Join(a.resolveArgs("/out/raw.tar"), " ")
+	want = `mmdebstrap --mode=root --variant=minbase --architectures=amd64 --format=tar --aptopt=Acquire::Retries "3" --skip=essential/unlink --setup-hook=mkdir -p "$1"/var/cache/apt/archives/ --setup-hook=sync-in /var/cache/guestforge-debs /var/cache/apt/archives/ --customize-hook=sync-out /var/cache/apt/archives /var/cache/guestforge-debs --include=iptables,kmod bookworm /out/raw.tar deb http://deb.debian.org/debian bookworm main`
+	if args != want {
+		t.Errorf("resolve args:\n%s\nwant\n%s", args, want)
 	}
 }

@@ -6,36 +6,40 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"dagger.io/dagger"
 
 	"github.com/guestforge/guestforge/internal/build/seed"
+	"github.com/guestforge/guestforge/internal/debrepo"
 )
 
-// seedPackages are what the seed must run: mmdebstrap, and mount for its chroot mounts.
-var seedPackages = []string{"mmdebstrap", "mount"}
+// seedRecipe versions the seed's content beyond its lock: 2 prefers providers by
+// Priority (mawk over gawk); 3 unpacks exactly builders/seed.lock.
+const seedRecipe = 3
 
-// seedRecipe versions the seed's content beyond its inputs: 2 prefers providers by
-// Priority (mawk over gawk).
-const seedRecipe = 2
-
-// seedContainer returns the container mmdebstrap runs in: Debian's Essential set plus
-// seedPackages, bootstrapped in Go (internal/build/seed) and cached as an OCI archive.
-// It is the one image that cannot itself come from mmdebstrap.
+// seedContainer returns the container mmdebstrap runs in: the packages of the seed's
+// lock (Debian's Essential set plus seed.Packages), each verified against the lock and
+// unpacked in Go (internal/build/seed), cached as an OCI archive under the lock's
+// digest. It is the one image that cannot itself come from mmdebstrap.
 func (p *Pipeline) seedContainer(ctx context.Context, spec BuilderSpec) (*dagger.Container, error) {
+	sec, err := section(spec.Seed, spec.Arch.DebianArch)
+	if err != nil {
+		return nil, err
+	}
 	h := sha256.New()
-	// Bump seedRecipe when internal/build/seed changes what it unpacks.
-	fmt.Fprintf(h, "guestforge seed %d\nmirror=%s\nsuite=%s\narch=%s\npackages=%s\n",
-		seedRecipe, spec.Mirror, spec.Suite, spec.Arch.DebianArch, strings.Join(seedPackages, ","))
+	fmt.Fprintf(h, "guestforge seed %d\nepoch=%d\nlock=%s\n", seedRecipe, spec.Epoch, spec.Seed.Digest(sec))
 	key := hex.EncodeToString(h.Sum(nil))[:16]
 	path := p.dir("images", fmt.Sprintf("seed-%s-%s-%s.oci.tar", spec.Suite, spec.Arch.Name, key))
 	if _, err := os.Stat(path); err == nil {
 		return p.importArchive(path), nil
 	}
 	start := time.Now()
-	p.Log.Info("seed image: bootstrapping in Go", "suite", spec.Suite, "arch", spec.Arch.Name)
+	debs, err := p.lockedDebs(ctx, spec.Seed, sec)
+	if err != nil {
+		return nil, err
+	}
+	p.Log.Info("seed image: unpacking the seed's lock in Go", "suite", spec.Suite, "arch", spec.Arch.Name, "packages", len(debs))
 	if err := os.MkdirAll(p.dir("images"), 0o755); err != nil {
 		return nil, fmt.Errorf("create the image cache: %w", err)
 	}
@@ -45,16 +49,14 @@ func (p *Pipeline) seedContainer(ctx context.Context, spec BuilderSpec) (*dagger
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	o := seed.Options{
-		Mirror: spec.Mirror, Suite: spec.Suite, Arch: spec.Arch.DebianArch, Packages: seedPackages,
-		Keyring: p.Keyring, CacheDir: p.dir("debs"), Epoch: time.Unix(spec.Epoch, 0), Log: p.Log,
+	o := seed.Options{Mirror: spec.Seed.Mirror, Suite: spec.Seed.Suite, Arch: sec.Arch, Keyring: p.Keyring,
+		CacheDir: p.dir("debs"), Epoch: time.Unix(spec.Epoch, 0), Log: p.Log}
+	sdebs := make([]seed.Deb, len(debs))
+	for i, d := range debs {
+		sdebs[i] = seed.Deb{Name: sec.Packages[i].Name, Want: debrepo.Want{Filename: d.Filename, SHA256: d.SHA256, Size: d.Size}}
 	}
-	_, pkgs, err := seed.Resolve(ctx, o)
-	if err == nil {
-		err = seed.Build(ctx, o, seed.DebsOf(pkgs), tmp)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("bootstrap the seed image: %w", err)
+	if err := seed.Build(ctx, o, sdebs, tmp); err != nil {
+		return nil, fmt.Errorf("bootstrap the seed image from %s: %w", spec.Seed.Path, err)
 	}
 	if err := tmp.Close(); err != nil {
 		return nil, err

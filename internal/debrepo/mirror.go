@@ -153,12 +153,22 @@ func mirrorError(url string, err error) error {
 	case fetch.BadURL:
 		return fe.Err
 	case fetch.Unreachable:
-		return fmt.Errorf("fetch %s: %w (is the Debian mirror reachable?)", url, fe.Err)
+		return &worded{fmt.Sprintf("fetch %s: %v (is the Debian mirror reachable?)", url, fe.Err), fe}
 	case fetch.Mismatch:
-		return fmt.Errorf("fetch %s: sha256 %s, the signed index says %s: the mirror served different bytes", url, fe.Got, fe.Want)
+		return &worded{fmt.Sprintf("fetch %s: sha256 %s, the signed index says %s: the mirror served different bytes", url, fe.Got, fe.Want), fe}
 	}
 	return err // "fetch <url>: <status or cause>", as this package has always said
 }
+
+// worded is a *fetch.Error in this package's words; errors.As still finds the
+// *fetch.Error, so callers can tell a missing file from other bytes.
+type worded struct {
+	msg string
+	err *fetch.Error
+}
+
+func (w *worded) Error() string { return w.msg }
+func (w *worded) Unwrap() error { return w.err }
 
 // Want is one file to download from the pool: where it is and what it must hash to.
 type Want struct {

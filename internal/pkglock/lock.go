@@ -164,7 +164,8 @@ var (
 	archPattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 	sha256Pattern   = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	filenamePattern = regexp.MustCompile(`^pool/[A-Za-z0-9][A-Za-z0-9._+~%/-]*\.deb$`)
-	mirrorPattern   = regexp.MustCompile(`^https?://[^\s]+$`)
+	// The mirror is written into hooks and sources.list lines: no quotes, spaces or $.
+	mirrorPattern   = regexp.MustCompile(`^https?://[A-Za-z0-9._~:/%+@-]+$`)
 	lockNamePattern = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
 	priorities      = []string{"required", "important", "standard", "optional", "extra"}
 	variants        = []string{"extract", "custom", "essential", "apt", "required", "minbase", "buildd", "important", "debootstrap", "standard"}

@@ -22,6 +22,10 @@ import (
 	"github.com/guestforge/guestforge/internal/debrepo"
 )
 
+// Packages are what the seed must run, on top of the Essential set: mmdebstrap, and
+// mount for its chroot mounts.
+var Packages = []string{"mmdebstrap", "mount"}
+
 // Options say which seed to build and where downloads are cached.
 type Options struct {
 	Mirror   string   // e.g. http://deb.debian.org/debian
