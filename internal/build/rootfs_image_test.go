@@ -10,8 +10,8 @@ import (
 	"dagger.io/dagger"
 
 	"github.com/guestforge/guestforge/internal/arch"
-	"github.com/guestforge/guestforge/internal/pkglock"
 	"github.com/guestforge/guestforge/internal/manifest"
+	"github.com/guestforge/guestforge/internal/pkglock"
 )
 
 const imageYAML = `# a test image
