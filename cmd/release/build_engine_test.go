@@ -11,6 +11,7 @@ package main
 // plus building the release binary.
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,9 +21,11 @@ import (
 	"github.com/guestforge/guestforge/internal/report"
 )
 
-func TestBuildAllFailureLeavesDistAsItWas(t *testing.T) {
+// buildCheckout copies what `release build --all` reads from this checkout.
+func buildCheckout(t *testing.T) string {
+	t.Helper()
 	root := t.TempDir()
-	for _, p := range []string{"toolchain.yaml", "kernel-configs", "images", "cmd/bootprobe", "internal/arch", "go.mod", "go.sum"} {
+	for _, p := range []string{"toolchain.yaml", "kernel-configs", "images", "builders", "cmd/bootprobe", "internal/arch", "go.mod", "go.sum"} {
 		dst := filepath.Join(root, p)
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			t.Fatal(err)
@@ -31,6 +34,60 @@ func TestBuildAllFailureLeavesDistAsItWas(t *testing.T) {
 			t.Fatalf("copy %s: %v\n%s", p, err, out)
 		}
 	}
+	return root
+}
+
+// A lock entry whose sha256 no .deb has fails the whole build before any job starts,
+// naming the package, its lock line and the command that refreshes the lock.
+func TestBuildAllRefusesAWrongLockHashBeforeBuilding(t *testing.T) {
+	root := buildCheckout(t)
+	lockFile := filepath.Join(root, "images", "systemd.lock")
+	data, err := os.ReadFile(lockFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	pkg, at := "", 0
+	inAmd64 := false
+	for i, line := range lines {
+		if strings.HasPrefix(line, "arch ") {
+			inAmd64 = line == "arch amd64"
+		}
+		if f := strings.Fields(line); inAmd64 && pkg == "" && len(f) == 8 && f[0] == "pkg" {
+			f[6] = strings.Repeat("f", 64)
+			lines[i], pkg, at = strings.Join(f, " "), f[1], i+1
+		}
+	}
+	if pkg == "" {
+		t.Fatal("images/systemd.lock has no amd64 package to break")
+	}
+	if err := os.WriteFile(lockFile, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(root, "dist")
+	res := relRun(t, root, nil, "build", "--all", "--test", "--arch", "x86_64", "--out", out, "--manifest", filepath.Join(root, "toolchain.yaml"))
+	if res.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s\n%s", res.code, res.stdout, tail(res.stderr, 40))
+	}
+	for _, want := range []string{"job builders failed", fmt.Sprintf("images/systemd.lock:%d: package %s ", at, pkg),
+		"the lock says " + strings.Repeat("f", 64), "release lock --update --image systemd"} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, tail(res.stderr, 30))
+		}
+	}
+	logs, _ := filepath.Glob(filepath.Join(out, "logs", "*.log"))
+	for _, l := range logs {
+		if base := filepath.Base(l); strings.HasPrefix(base, "kernel-") || strings.HasPrefix(base, "rootfs-") {
+			t.Errorf("%s exists: a job started after the lock failed", base)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "x86_64")); err == nil {
+		t.Error("dist/x86_64 exists after a refused build")
+	}
+}
+
+func TestBuildAllFailureLeavesDistAsItWas(t *testing.T) {
+	root := buildCheckout(t)
 	def := filepath.Join(root, "images", "default.yaml")
 	data, err := os.ReadFile(def)
 	if err != nil {

@@ -47,7 +47,7 @@ func TestReleaseCutBuildsThroughDagger(t *testing.T) {
 	f.repo.Git("2026-04-15", "config", "user.email", "rm@example.invalid")
 	// What the pipelines read, exactly as in this checkout, so the engine's
 	// caches of the x86_64 test matrix apply.
-	for _, p := range []string{"kernel-configs", "images", "cmd/bootprobe", "internal/arch", "go.mod", "go.sum"} {
+	for _, p := range []string{"kernel-configs", "images", "builders", "cmd/bootprobe", "internal/arch", "go.mod", "go.sum"} {
 		dst := filepath.Join(f.repo.Dir, p)
 		if err := os.RemoveAll(dst); err != nil {
 			t.Fatal(err)

@@ -43,7 +43,7 @@ func stampedCheckout(t *testing.T, rel string, at time.Time, edit func([]byte) [
 			t.Fatal(err)
 		}
 	}
-	for _, d := range []string{"kernel-configs", "images", "cmd/bootprobe", "internal/arch", "patches"} {
+	for _, d := range []string{"kernel-configs", "images", "builders", "cmd/bootprobe", "internal/arch", "patches"} {
 		if _, err := os.Stat(filepath.Join(imagesRoot, d)); err == nil {
 			copyTree(t, filepath.Join(imagesRoot, d), filepath.Join(root, d))
 		}

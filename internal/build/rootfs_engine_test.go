@@ -11,6 +11,7 @@
 package build
 
 import (
+	"context"
 	"archive/tar"
 	"bytes"
 	"crypto/sha256"
@@ -241,10 +242,14 @@ func errorCheckout(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	for _, rel := range []string{"kernel-configs", "images", "cmd/bootprobe", "internal/arch"} {
+	for _, rel := range []string{"kernel-configs", "images", "builders", "cmd/bootprobe", "internal/arch"} {
 		copyTree(t, filepath.Join(imagesRoot, rel), filepath.Join(root, rel))
 	}
 	def, err := os.ReadFile(filepath.Join(imagesRoot, "images", "default.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, err := os.ReadFile(filepath.Join(imagesRoot, "images", "default.lock"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,6 +257,7 @@ func errorCheckout(t *testing.T) string {
 		"nopkg":   strings.Replace(string(def), "packages: [iptables, kmod, ca-certificates]", "packages: [iptables, kmod,\n  guestforge-no-such-package, ca-certificates]", 1),
 		"toobig":  strings.Replace(string(def), "budget: 160MiB", "budget: 8MiB", 1),
 		"noagent": strings.Replace(string(def), "bootprobe: true", "path: ../bin/guestforge-agent", 1),
+		"badhash": string(def) + "\n",
 	}
 	for name, text := range variants {
 		if text == string(def) {
@@ -261,9 +267,51 @@ func errorCheckout(t *testing.T) string {
 		if err := os.WriteFile(filepath.Join(root, "images", name+".yaml"), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		// Each answers the default's lock under its own name (nopkg's is stale: it
+		// asks for one more package).
+		l := strings.Replace(string(lock), "\nname default\n", "\nname "+name+"\n", 1)
+		if name == "badhash" {
+			l = badHash(t, l)
+		}
+		if err := os.WriteFile(filepath.Join(root, "images", name+".lock"), []byte(l), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A target lists nopkg, so `release lock --image nopkg` may resolve it.
+	tc, err := os.ReadFile(filepath.Join(root, "toolchain.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc = append(tc, "  - {arch: x86_64, variant: test, images: [nopkg], status: experimental, maintainers: [\"@guestforge/x86-maintainers\"]}\n"...)
+	if err := os.WriteFile(filepath.Join(root, "toolchain.yaml"), tc, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	return root
 }
+
+// badHash gives the first package of the lock's amd64 section a sha256 no .deb has.
+func badHash(t *testing.T, lock string) string {
+	t.Helper()
+	lines := strings.Split(lock, "\n")
+	inAmd64 := false
+	for i, line := range lines {
+		if strings.HasPrefix(line, "arch ") {
+			inAmd64 = line == "arch amd64"
+		}
+		f := strings.Fields(line)
+		if inAmd64 && len(f) == 8 && f[0] == "pkg" {
+			f[6] = strings.Repeat("0", 64)
+			lines[i] = strings.Join(f, " ")
+			badHashPackage = f[1]
+			return strings.Join(lines, "\n")
+		}
+	}
+	t.Fatal("images/default.lock has no amd64 package line")
+	return ""
+}
+
+// badHashPackage is the package badHash changed.
+var badHashPackage string
 
 func TestImageErrorsBeforeExport(t *testing.T) {
 	p, ctx := imagePipeline(t, 30*time.Minute)
@@ -283,7 +331,8 @@ func TestImageErrorsBeforeExport(t *testing.T) {
 		check func(error) bool
 	}{
 		{"noagent", []string{"image noagent", "agent.path ../bin/guestforge-agent", "images/noagent.yaml:", "not in the checkout"}, nil},
-		{"nopkg", []string{"image nopkg", `package "guestforge-no-such-package"`, "Unable to locate package guestforge-no-such-package", "images/nopkg.yaml:12"}, nil},
+		{"nopkg", []string{"images/nopkg.lock is stale", "added guestforge-no-such-package", "release lock --update --image nopkg"}, nil},
+		{"badhash", []string{"images/badhash.lock:", "package " + badHashPackage + " ", "the lock says 0000000000", "release lock --update --image badhash"}, nil},
 		{"toobig", []string{"image toobig", "over its budget of 8MiB", "images/toobig.yaml", "largest directories: /usr/"},
 			func(err error) bool { var be *BudgetError; return errors.As(err, &be) }},
 	} {
@@ -312,6 +361,35 @@ func TestImageErrorsBeforeExport(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// `release lock` of an image asking for a package Debian does not have names the
+// package and the definition's line, and leaves the old lock as it was.
+func TestLockNamesAnUnknownPackage(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	root := errorCheckout(t)
+	lockFile := filepath.Join(root, "images", "nopkg.lock")
+	before, err := os.ReadFile(lockFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := ResolveLocks(ctx, LockRequest{Root: root, Images: []string{"nopkg"}, AsOf: time.Now()})
+	if err == nil {
+		t.Fatalf("resolved: %+v", res.Resolved)
+	}
+	for _, w := range []string{"resolve " + filepath.Join(root, "images", "nopkg.lock"), `package "guestforge-no-such-package"`,
+		"Unable to locate package guestforge-no-such-package", "images/nopkg.yaml:12"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error does not say %q: %v", w, err)
+		}
+	}
+	if len(res.Resolved) != 0 {
+		t.Errorf("resolved %+v besides the failing lock: the seed and rootfs builder locks are current", res.Resolved)
+	}
+	if after, _ := os.ReadFile(lockFile); string(after) != string(before) {
+		t.Error("the failed resolution changed images/nopkg.lock")
 	}
 }
 
