@@ -24,6 +24,9 @@ type releaseInputs struct {
 	feeds, gomod         string
 	timeout              time.Duration
 	flags                plan.Flags
+	// locks adds the package locks to the plan (`release plan`; a cut builds, and a
+	// build checks them itself).
+	locks bool
 }
 
 func (in *releaseInputs) register(cmd *cobra.Command) {
@@ -72,7 +75,11 @@ func (in *releaseInputs) policy() plan.Policy {
 func (in *releaseInputs) plan(ctx context.Context, tc *manifest.Toolchain, asOf time.Time) (*plan.Plan, error) {
 	ctx, cancel := context.WithTimeout(ctx, in.timeout)
 	defer cancel()
-	return plan.Make(ctx, plan.Input{Repo: in.repo, Manifest: tc, AsOf: asOf, Flags: in.flags, Policy: in.policy()})
+	input := plan.Input{Repo: in.repo, Manifest: tc, AsOf: asOf, Flags: in.flags, Policy: in.policy()}
+	if in.locks {
+		input.Locks = plan.LockSurvey{Source: lockPreviewSource(in.feeds, tc)}
+	}
+	return plan.Make(ctx, input)
 }
 
 func fileExists(p string) bool {
@@ -85,7 +92,8 @@ a minor X.Y.0 each month on release.day, a patch with --patch, a major only with
 (release candidates vX.0.0-rc.N first, then --major --final). Lists the commits since the
 last tag by area and type with their PR numbers, runs the toolchain policy check, shows the
 target matrix with support status (deprecations with their removal date, targets without a
-maintainer) and the artifacts the build will produce. Nothing is written.
+maintainer), the artifacts the build will produce, and the package locks with their age and
+what an update would change (from the mirror's signed index, or --feeds). Nothing is written.
 Exit 0 when the release can be cut or there is nothing to do, 1 when something blocks it
 (listed under BLOCKED), 2 when the inputs cannot be read.`
 
@@ -117,6 +125,7 @@ func (o *planFlags) run(cmd *cobra.Command) error {
 	if err != nil {
 		return badInput(err)
 	}
+	o.in.locks = true
 	p, err := o.in.plan(cmd.Context(), tc, asOf)
 	if err != nil {
 		return badInput(err)

@@ -262,6 +262,25 @@ func TestRunbookCommandsRunAgainstTheCLI(t *testing.T) {
 		t.Fatalf("set up a cut in progress: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
 
+	// The checkout's package locks, so `release lock` has the locks of a real checkout
+	// to survey (the manifest and image definitions ask for the same packages).
+	if err := os.CopyFS(filepath.Join(f.repo.Dir, "builders"), os.DirFS(filepath.Join("..", "..", "builders"))); err != nil {
+		t.Fatal(err)
+	}
+	locks, err := filepath.Glob(filepath.Join("..", "..", "images", "*.lock"))
+	if err != nil || len(locks) == 0 {
+		t.Fatalf("no images/*.lock in this checkout (%v)", err)
+	}
+	for _, l := range locks {
+		data, err := os.ReadFile(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(f.repo.Dir, "images", filepath.Base(l)), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	env := map[string]string{
 		"HOME": home, "PWD": f.repo.Dir, "VERSION": "v1.2.0", "ARTIFACTS": artifacts,
 		"RELEASE_KEY": key, "RELEASE_PUB": filepath.Join(f.keyDir, sign.PublicKeyFile),
@@ -311,8 +330,8 @@ func TestRunbookCommandsRunAgainstTheCLI(t *testing.T) {
 		ran[args[1]]++
 	}
 	// The commands the month depends on were really run, not just parsed.
-	if ran["plan"] < 5 || ran["cut"] < 5 || ran["policy"] < 2 {
-		t.Errorf("ran %v; want the plan, cut and policy commands of the runbook executed", ran)
+	if ran["plan"] < 5 || ran["cut"] < 5 || ran["policy"] < 2 || ran["lock"] < 1 {
+		t.Errorf("ran %v; want the plan, cut, policy and lock commands of the runbook executed", ran)
 	}
 	// Nothing the dry runs did changed the release in progress.
 	res = f.run(t, "cut", "--resume", "--dry-run", "--key", key, "--feeds", f.feeds)

@@ -62,6 +62,8 @@ type Input struct {
 	AsOf     time.Time
 	Flags    Flags
 	Policy   Policy
+	// Locks, when set, adds the checkout's package locks to the plan.
+	Locks Locks
 }
 
 // Plan is the answer.
@@ -75,6 +77,8 @@ type Plan struct {
 	Builds   []Build          `json:"builds"`
 	// Toolchain is the pinned versions the release is built with.
 	Toolchain []Pin `json:"toolchain"`
+	// Locks are the package locks builds install from (with Input.Locks only).
+	Locks []LockState `json:"locks,omitempty"`
 	// Blockers are reasons `release cut` would stop: each says what to fix.
 	Blockers []string `json:"blockers,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
@@ -178,6 +182,11 @@ func Make(ctx context.Context, in Input) (*Plan, error) {
 		return nil, err
 	}
 	p.Toolchain = Pins(in.Manifest)
+	if in.Locks != nil {
+		if err := p.locks(ctx, in.Locks, in.Repo, in.Manifest, in.AsOf); err != nil {
+			return nil, fmt.Errorf("package locks: %w", err)
+		}
+	}
 	return p, nil
 }
 

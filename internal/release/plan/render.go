@@ -89,6 +89,16 @@ func (p *Plan) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "  %-32s %s\n", what, strings.Join(bl.Files, " "))
 	}
 
+	if p.Locks != nil {
+		fmt.Fprintf(&b, "\nPackage locks (%d):\n", len(p.Locks))
+		for _, l := range p.Locks {
+			fmt.Fprintf(&b, "  %s\n", l.Summary)
+			for _, d := range l.Details {
+				fmt.Fprintf(&b, "    %s\n", d)
+			}
+		}
+	}
+
 	b.WriteString("\nToolchain:")
 	for _, pin := range p.Toolchain {
 		fmt.Fprintf(&b, " %s %s;", pin.Name, pin.Version)

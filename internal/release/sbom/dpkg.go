@@ -21,6 +21,9 @@ type DebPackage struct {
 	Homepage   string
 	// Line is where the package's stanza starts in the status file.
 	Line int
+	// Deb is the .deb the package was installed from, from the image's lock
+	// (LockedDeb); zero when the image has none.
+	Deb LockedDeb
 }
 
 // ParseStatus reads a dpkg status file (deb822 stanzas) and returns the

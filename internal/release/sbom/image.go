@@ -24,6 +24,8 @@ type ImageInput struct {
 	// Created is SOURCE_DATE_EPOCH, never the wall clock.
 	Created  time.Time
 	Packages []DebPackage
+	// Mirror is the archive the packages' locked .debs are under (Deb.Filename).
+	Mirror string
 	Agent    Agent
 	Kernels  []Kernel
 	// Files are the image's files in the arch directory (initrd, rootfs,
@@ -86,6 +88,12 @@ func ImageDocument(in ImageInput) (*Document, error) {
 			ExternalRefs: []ExternalRef{{
 				ReferenceCategory: "PACKAGE-MANAGER", ReferenceType: "purl", ReferenceLocator: p.PURL(),
 			}},
+		}
+		if p.Deb.SHA256 != "" {
+			// The .deb the image was installed from, as its lock pins it.
+			pkg.DownloadLocation = debLocation(in.Mirror, p.Deb)
+			pkg.PackageFileName = debFileName(p.Deb)
+			pkg.Checksums = []Checksum{{Algorithm: sha256Algo, ChecksumValue: p.Deb.SHA256}}
 		}
 		doc.Packages = append(doc.Packages, withNoAssertions(pkg))
 		contained = append(contained, id)

@@ -21,6 +21,10 @@ type Options struct {
 	Agents map[string]Agent
 	// KernelSource is the pinned kernel source URL (toolchain.yaml).
 	KernelSource string
+	// Locks maps an image name to its package lock: the image's packages must be
+	// exactly the lock's, and each names the .deb it was installed from. An image
+	// without one is described from its dpkg status alone.
+	Locks map[string]ImageLock
 }
 
 // Write generates the SBOM of every image of every arch in the tree, reading
@@ -53,9 +57,16 @@ func Write(t *dist.Tree, o Options) ([]string, error) {
 			if err != nil {
 				return nil, err
 			}
-			pkgs, err := ParseStatus(bytes.NewReader(c.Status), im.Initrd+":/"+statusPath)
+			statusName := im.Initrd + ":/" + statusPath
+			pkgs, err := ParseStatus(bytes.NewReader(c.Status), statusName)
 			if err != nil {
 				return nil, err
+			}
+			lock, locked := o.Locks[im.Name]
+			if locked {
+				if pkgs, err = fromLock(pkgs, lock, ad.Arch.DebianArch, statusName); err != nil {
+					return nil, err
+				}
 			}
 			var files []Artifact
 			for _, f := range []struct{ kind, rel string }{{"initrd", im.Initrd}, {"rootfs", im.Rootfs}, {"verity", im.Verity}} {
@@ -72,7 +83,7 @@ func Write(t *dist.Tree, o Options) ([]string, error) {
 			agent.File = *c.Agent
 			doc, err := ImageDocument(ImageInput{
 				Version: t.Version, Arch: ad.Arch, Image: im.Name, Created: o.Created,
-				Packages: pkgs, Agent: agent, Kernels: kernelsWithSource(kernels, o.KernelSource), Files: files,
+				Packages: pkgs, Mirror: lock.Mirror, Agent: agent, Kernels: kernelsWithSource(kernels, o.KernelSource), Files: files,
 				Firmware: firmware, ReferenceValues: refValues,
 			})
 			if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/guestforge/guestforge/internal/manifest"
+	"github.com/guestforge/guestforge/internal/pkglock"
 	"github.com/guestforge/guestforge/internal/release/cut"
 	"github.com/guestforge/guestforge/internal/release/dist"
 	"github.com/guestforge/guestforge/internal/release/provenance"
@@ -132,6 +133,7 @@ func (a SBOMAttester) Attest(_ context.Context, r *cut.Release, t *dist.Tree) er
 // returns the files written: the attest stage and `release attest` both.
 func (a SBOMAttester) Write(t *dist.Tree, tc *manifest.Toolchain) ([]string, error) {
 	agents := map[string]sbom.Agent{}
+	locks := map[string]sbom.ImageLock{}
 	for _, ad := range t.Arches {
 		for _, im := range ad.Images {
 			img, err := manifest.LoadImage(filepath.Join(a.ImagesDir, im.Name+".yaml"))
@@ -142,9 +144,20 @@ func (a SBOMAttester) Write(t *dist.Tree, tc *manifest.Toolchain) ([]string, err
 				return nil, err
 			}
 			agents[im.Name] = sbom.AgentFromImage(img)
+			if _, done := locks[im.Name]; done {
+				continue
+			}
+			l, err := pkglock.Load(pkglock.ImagePath(a.ImagesDir, im.Name))
+			if errors.Is(err, pkglock.ErrNoLock) {
+				continue // a definition without a lock builds nowhere; described from dpkg alone
+			}
+			if err != nil {
+				return nil, err
+			}
+			locks[im.Name] = sbomLock(l)
 		}
 	}
-	return sbom.Write(t, sbom.Options{Created: a.Created, Agents: agents, KernelSource: tc.Kernel.URL})
+	return sbom.Write(t, sbom.Options{Created: a.Created, Agents: agents, KernelSource: tc.Kernel.URL, Locks: locks})
 }
 
 // ProvenanceAttester writes provenance.intoto.jsonl.
@@ -474,4 +487,17 @@ func (v registryVerifier) Verify(ctx context.Context, r *cut.Release, ref string
 	o.Publish = publish.Options{Remote: v.g.remote(), Log: log}
 	_, err = verify.Ref(ctx, d, dest, o)
 	return err
+}
+
+// sbomLock is a package lock as the SBOM takes it.
+func sbomLock(l *pkglock.Lock) sbom.ImageLock {
+	out := sbom.ImageLock{File: l.Path, Mirror: l.Mirror, Arches: map[string][]sbom.LockedDeb{}}
+	for _, sec := range l.Arches {
+		debs := make([]sbom.LockedDeb, len(sec.Packages))
+		for i, e := range sec.Packages {
+			debs[i] = sbom.LockedDeb{Name: e.Name, Version: e.Version, Arch: e.Arch, SHA256: e.SHA256, Filename: e.Filename}
+		}
+		out.Arches[sec.Arch] = debs
+	}
+	return out
 }
