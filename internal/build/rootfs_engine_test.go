@@ -11,9 +11,9 @@
 package build
 
 import (
-	"context"
 	"archive/tar"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"

@@ -25,9 +25,9 @@ type ImageInput struct {
 	Created  time.Time
 	Packages []DebPackage
 	// Mirror is the archive the packages' locked .debs are under (Deb.Filename).
-	Mirror string
-	Agent    Agent
-	Kernels  []Kernel
+	Mirror  string
+	Agent   Agent
+	Kernels []Kernel
 	// Files are the image's files in the arch directory (initrd, rootfs,
 	// verity hash tree): the packages that CONTAIN the Debian packages.
 	Files []Artifact
