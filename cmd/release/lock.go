@@ -123,7 +123,8 @@ func printLocks(w io.Writer, res *build.LockResult, dryRun, ok bool) {
 	for _, r := range res.Resolved {
 		switch {
 		case r.Created:
-			fmt.Fprintf(w, "%s: written (new)\n", r.Path)
+			fmt.Fprintf(w, "%s: written (new, %d packages)\n", r.Path, len(r.Changes))
+			continue // every package is new: the file itself is the list
 		case len(r.Changes) == 0:
 			fmt.Fprintf(w, "%s: written, no package changed\n", r.Path)
 		default:
