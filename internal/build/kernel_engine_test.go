@@ -243,6 +243,7 @@ func TestKernelDroppedSymbolNamesSymbolAndFragment(t *testing.T) {
 	p, ctx := enginePipeline(t)
 	root := t.TempDir()
 	copyTree(t, filepath.Join(repoRoot, ConfigsDir), filepath.Join(root, ConfigsDir))
+	copyTree(t, filepath.Join(repoRoot, "builders"), filepath.Join(root, "builders")) // the kernel builder's lock
 	data, err := os.ReadFile(filepath.Join(repoRoot, ToolchainFile))
 	if err != nil {
 		t.Fatal(err)
