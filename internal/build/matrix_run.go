@@ -51,21 +51,69 @@ func (p *Pipeline) RunMatrix(ctx context.Context, repo *Repo, spec MatrixSpec, h
 	}
 	p.Log.Info("matrix", "kernels", len(plan.Kernels), "images", len(plan.Images))
 	run := &MatrixRun{Plan: plan}
-	jr := newJobRunner(ctx, p.Log, hooks)
+	var kernels []*Kernel
+	var images []*ImageResult
+	run.Jobs, kernels, images, err = runJobs(ctx, pipelineSteps{p}, p.Log, repo, plan, spec, hooks)
+	if err != nil {
+		return run, err
+	}
+	run.Dir = p.assemble(repo, kernels, images)
+	return run, nil
+}
 
+// matrixSteps are the engine's part of a matrix run, one call per job kind, each
+// logging to the logger it is given. pipelineSteps is the real one; tests give
+// runJobs a stand-in, so the scheduling (the builder images first, a rootfs before its
+// initrd and disk image, what a failure stops, every job in the result) is tested
+// without an engine.
+type matrixSteps interface {
+	WarmBuilders(ctx context.Context, log *slog.Logger, repo *Repo, plan MatrixPlan) error
+	Kernel(ctx context.Context, log *slog.Logger, repo *Repo, spec KernelSpec) (*Kernel, error)
+	Rootfs(ctx context.Context, log *slog.Logger, repo *Repo, spec RootfsSpec) (*Rootfs, error)
+	Initrd(ctx context.Context, log *slog.Logger, r *Rootfs, spec InitrdSpec) (*Artifact, error)
+	DiskImage(ctx context.Context, log *slog.Logger, repo *Repo, r *Rootfs, spec DiskSpec) (*DiskImage, error)
+}
+
+// pipelineSteps are the matrix steps in Dagger.
+type pipelineSteps struct{ p *Pipeline }
+
+func (s pipelineSteps) WarmBuilders(ctx context.Context, l *slog.Logger, repo *Repo, plan MatrixPlan) error {
+	return s.p.withLog(l).warmBuilders(ctx, repo, plan)
+}
+
+func (s pipelineSteps) Kernel(ctx context.Context, l *slog.Logger, repo *Repo, spec KernelSpec) (*Kernel, error) {
+	return s.p.withLog(l).Kernel(ctx, repo, spec)
+}
+
+func (s pipelineSteps) Rootfs(ctx context.Context, l *slog.Logger, repo *Repo, spec RootfsSpec) (*Rootfs, error) {
+	return s.p.withLog(l).Rootfs(ctx, repo, spec)
+}
+
+func (s pipelineSteps) Initrd(ctx context.Context, l *slog.Logger, r *Rootfs, spec InitrdSpec) (*Artifact, error) {
+	return s.p.withLog(l).Initrd(ctx, r, spec)
+}
+
+func (s pipelineSteps) DiskImage(ctx context.Context, l *slog.Logger, repo *Repo, r *Rootfs, spec DiskSpec) (*DiskImage, error) {
+	return s.p.withLog(l).DiskImage(ctx, repo, r, spec)
+}
+
+// runJobs runs the jobs of plan with steps: the builder images first, one after the
+// other, so parallel jobs find them cached instead of each building the same one; then
+// every kernel and every image in parallel. It returns every job's result in ID
+// order, the kernels and images built (in plan order), and the failures joined.
+func runJobs(ctx context.Context, steps matrixSteps, log *slog.Logger, repo *Repo, plan MatrixPlan, spec MatrixSpec, hooks MatrixHooks) ([]JobResult, []*Kernel, []*ImageResult, error) {
+	jr := newJobRunner(ctx, log, hooks)
 	kernels := make([]*Kernel, len(plan.Kernels))
 	images := make([]*ImageResult, len(plan.Images))
-	// Builder images first, one after the other, so parallel jobs find them cached
-	// instead of each building the same one.
 	if jr.run(JobResult{ID: JobBuilders, Kind: JobBuilders}, func(ctx context.Context, l *slog.Logger) ([]string, error) {
-		return nil, p.withLog(l).warmBuilders(ctx, repo, plan)
+		return nil, steps.WarmBuilders(ctx, l, repo, plan)
 	}) {
 		var wg sync.WaitGroup
 		for i, job := range plan.Kernels {
 			wg.Go(func() {
 				meta := JobResult{ID: KernelJobID(job), Kind: JobKernel, Arch: job.Arch.Name, Variant: job.Variant}
 				jr.run(meta, func(ctx context.Context, l *slog.Logger) ([]string, error) {
-					k, err := p.withLog(l).Kernel(ctx, repo, KernelSpec{Arch: job.Arch, Variant: job.Variant, Archive: spec.KernelArchive, Nonce: spec.Nonce})
+					k, err := steps.Kernel(ctx, l, repo, KernelSpec{Arch: job.Arch, Variant: job.Variant, Archive: spec.KernelArchive, Nonce: spec.Nonce})
 					if err != nil {
 						return nil, err
 					}
@@ -75,7 +123,7 @@ func (p *Pipeline) RunMatrix(ctx context.Context, repo *Repo, spec MatrixSpec, h
 			})
 		}
 		for i, job := range plan.Images {
-			wg.Go(func() { images[i] = p.runImage(jr, repo, job, spec) })
+			wg.Go(func() { images[i] = runImage(jr, steps, repo, job, spec) })
 		}
 		wg.Wait()
 	} else {
@@ -86,12 +134,13 @@ func (p *Pipeline) RunMatrix(ctx context.Context, repo *Repo, spec MatrixSpec, h
 			skipImage(jr, job, errBuildersFailed)
 		}
 	}
-	var err2 error
-	run.Jobs, err2 = jr.finish()
-	if err2 != nil {
-		return run, err2
-	}
+	jobs, err := jr.finish()
+	return jobs, kernels, images, err
+}
 
+// assemble lays the built kernels and images out as dist/<version>/, with each
+// arch's root_hash.txt listing all its images.
+func (p *Pipeline) assemble(repo *Repo, kernels []*Kernel, images []*ImageResult) *dagger.Directory {
 	out := p.Client.Directory()
 	for _, k := range kernels {
 		out = out.WithDirectory(".", k.Dir)
@@ -111,8 +160,7 @@ func (p *Pipeline) RunMatrix(ctx context.Context, repo *Repo, spec MatrixSpec, h
 	for _, a := range slices.Sorted(mapKeys(hashes)) {
 		out = out.WithNewFile(path.Join(a, artifact.RootHashName), string(diskimage.RootHashFile(hashes[a])))
 	}
-	run.Dir = out.WithTimestamps(int(repo.Toolchain.Epoch))
-	return run, nil
+	return out.WithTimestamps(int(repo.Toolchain.Epoch))
 }
 
 var errBuildersFailed = errors.New("not started: " + JobBuilders + " failed")
@@ -132,13 +180,13 @@ func (p *Pipeline) withLog(l *slog.Logger) *Pipeline {
 
 // runImage runs one image's jobs: the rootfs, then its initrd and disk image in
 // parallel. nil when any of them failed.
-func (p *Pipeline) runImage(jr *jobRunner, repo *Repo, job ImageJob, spec MatrixSpec) *ImageResult {
+func runImage(jr *jobRunner, steps matrixSteps, repo *Repo, job ImageJob, spec MatrixSpec) *ImageResult {
 	meta := func(kind string) JobResult {
 		return JobResult{ID: ImageJobID(kind, job), Kind: kind, Arch: job.Arch.Name, Image: job.Image}
 	}
 	res := &ImageResult{Job: job}
 	if !jr.run(meta(JobRootfs), func(ctx context.Context, l *slog.Logger) ([]string, error) {
-		r, err := p.withLog(l).Rootfs(ctx, repo, RootfsSpec{Arch: job.Arch, Image: job.Image, Nonce: spec.Nonce})
+		r, err := steps.Rootfs(ctx, l, repo, RootfsSpec{Arch: job.Arch, Image: job.Image, Nonce: spec.Nonce})
 		res.Rootfs = r
 		// The rootfs tarball is an input of the next two jobs, not a dist artifact.
 		return nil, err
@@ -152,7 +200,7 @@ func (p *Pipeline) runImage(jr *jobRunner, repo *Repo, job ImageJob, spec Matrix
 	var initrdOK, diskOK bool
 	wg.Go(func() {
 		initrdOK = jr.run(meta(JobInitrd), func(ctx context.Context, l *slog.Logger) ([]string, error) {
-			a, err := p.withLog(l).Initrd(ctx, res.Rootfs, InitrdSpec{Compression: spec.Compression})
+			a, err := steps.Initrd(ctx, l, res.Rootfs, InitrdSpec{Compression: spec.Compression})
 			if err != nil {
 				return nil, err
 			}
@@ -162,7 +210,7 @@ func (p *Pipeline) runImage(jr *jobRunner, repo *Repo, job ImageJob, spec Matrix
 	})
 	wg.Go(func() {
 		diskOK = jr.run(meta(JobImage), func(ctx context.Context, l *slog.Logger) ([]string, error) {
-			d, err := p.withLog(l).DiskImage(ctx, repo, res.Rootfs, DiskSpec{FS: spec.FS, Verity: spec.Verity})
+			d, err := steps.DiskImage(ctx, l, repo, res.Rootfs, DiskSpec{FS: spec.FS, Verity: spec.Verity})
 			if err != nil {
 				return nil, err
 			}

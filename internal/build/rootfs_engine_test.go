@@ -360,7 +360,7 @@ func TestImageErrorsBeforeExport(t *testing.T) {
 			start := time.Now()
 			// The image's jobs as RunMatrix runs them (these images are no target's).
 			jr := newJobRunner(ctx, p.Log, MatrixHooks{})
-			p.runImage(jr, repo, ImageJob{Arch: x86, Image: c.image}, MatrixSpec{FS: FSExt4, Verity: true})
+			runImage(jr, pipelineSteps{p}, repo, ImageJob{Arch: x86, Image: c.image}, MatrixSpec{FS: FSExt4, Verity: true})
 			_, err := jr.finish()
 			if err == nil {
 				t.Fatal("the build succeeded")
