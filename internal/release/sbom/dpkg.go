@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/guestforge/guestforge/internal/pkglock"
 	"io"
 	"sort"
 	"strings"
@@ -21,9 +22,9 @@ type DebPackage struct {
 	Homepage   string
 	// Line is where the package's stanza starts in the status file.
 	Line int
-	// Deb is the .deb the package was installed from, from the image's lock
-	// (LockedDeb); zero when the image has none.
-	Deb LockedDeb
+	// Deb is the lock entry of the .deb the package was installed from; zero when
+	// the image has no lock.
+	Deb pkglock.Entry
 }
 
 // ParseStatus reads a dpkg status file (deb822 stanzas) and returns the

@@ -3,81 +3,41 @@ package sbom
 import (
 	"fmt"
 	"path"
-	"slices"
 	"strings"
+
+	"github.com/guestforge/guestforge/internal/pkglock"
 )
 
-// LockedDeb is one package of an image's package lock: the .deb a build installs.
-type LockedDeb struct {
-	Name, Version, Arch string
-	SHA256              string
-	// Filename is the pool path under the mirror (pool/main/k/kmod/kmod_30+20221128-1_amd64.deb).
-	Filename string
-}
-
-// ImageLock is an image's package lock (images/<name>.lock) as the SBOM takes it.
-type ImageLock struct {
-	// File names the lock in errors; Mirror is the archive the pool paths are under.
-	File, Mirror string
-	// Arches maps a Debian architecture to its packages.
-	Arches map[string][]LockedDeb
-}
-
-// maxListed bounds how many differing packages an error lists.
-const maxListed = 10
-
-// fromLock cross-checks what dpkg's status in the image says is installed with the
-// image's lock, which must list exactly the same packages at the same versions and
-// architectures, and returns the packages with their .deb from the lock. status names
-// the status file in errors.
-func fromLock(pkgs []DebPackage, lock ImageLock, debArch, status string) ([]DebPackage, error) {
-	locked, ok := lock.Arches[debArch]
+// fromLock holds what dpkg's status in the image says is installed to the image's
+// lock with the check a build makes (pkglock's CheckInstalled: the same packages at
+// the same versions and architectures) and returns the packages with the lock entry
+// of the .deb each was installed from. status names the status file in errors.
+func fromLock(pkgs []DebPackage, lock *pkglock.Lock, debArch, status string) ([]DebPackage, error) {
+	sec, ok := lock.Section(debArch)
 	if !ok {
-		return nil, fmt.Errorf("%s has no section for arch %s, which %s was built for: the image was not built from this checkout's lock", lock.File, debArch, status)
+		return nil, fmt.Errorf("%s has no section for arch %s, which %s was built for: the image was not built from this checkout's lock", lock.Path, debArch, status)
 	}
-	key := func(name, arch string) string { return name + "\x00" + arch }
-	byKey := make(map[string]LockedDeb, len(locked))
-	for _, d := range locked {
-		byKey[key(d.Name, d.Arch)] = d
-	}
-	var problems []string
-	out := make([]DebPackage, len(pkgs))
-	seen := map[string]bool{}
+	installed := make([]pkglock.Installed, len(pkgs))
 	for i, p := range pkgs {
-		k := key(p.Name, p.Architecture)
-		seen[k] = true
-		d, ok := byKey[k]
-		switch {
-		case !ok:
-			problems = append(problems, fmt.Sprintf("%s %s (%s) is installed, the lock has no such package", p.Name, p.Version, p.Architecture))
-		case d.Version != p.Version:
-			problems = append(problems, fmt.Sprintf("%s (%s) is installed at %s, the lock says %s", p.Name, p.Architecture, p.Version, d.Version))
-		}
-		p.Deb = d
+		installed[i] = pkglock.Installed{Name: p.Name, Version: p.Version, Arch: p.Architecture}
+	}
+	if err := lock.CheckInstalled(sec, installed, status); err != nil {
+		return nil, err
+	}
+	out := make([]DebPackage, len(pkgs))
+	for i, p := range pkgs {
+		// CheckInstalled found each at its version; a name is locked once per
+		// section (a single-arch image: its arch or all).
+		p.Deb, _ = sec.Lookup(p.Name)
 		out[i] = p
 	}
-	for _, d := range locked {
-		if !seen[key(d.Name, d.Arch)] {
-			problems = append(problems, fmt.Sprintf("%s %s (%s) is in the lock, not installed", d.Name, d.Version, d.Arch))
-		}
-	}
-	if len(problems) == 0 {
-		return out, nil
-	}
-	slices.Sort(problems)
-	more := ""
-	if len(problems) > maxListed {
-		more = fmt.Sprintf("; and %d more", len(problems)-maxListed)
-		problems = problems[:maxListed]
-	}
-	return nil, fmt.Errorf("%s does not match %s (arch %s): %s%s; build the image from the checkout's lock (or run `release lock`) and attest again",
-		status, lock.File, debArch, strings.Join(problems, "; "), more)
+	return out, nil
 }
 
-// debLocation is where the .deb of d is downloaded from.
-func debLocation(mirror string, d LockedDeb) string {
-	return strings.TrimSuffix(mirror, "/") + "/" + d.Filename
+// debLocation is where the .deb of e is downloaded from.
+func debLocation(mirror string, e pkglock.Entry) string {
+	return strings.TrimSuffix(mirror, "/") + "/" + e.Filename
 }
 
 // debFileName is the .deb's own name.
-func debFileName(d LockedDeb) string { return path.Base(d.Filename) }
+func debFileName(e pkglock.Entry) string { return path.Base(e.Filename) }

@@ -6,15 +6,15 @@ import (
 	"time"
 
 	"github.com/guestforge/guestforge/internal/arch"
+	"github.com/guestforge/guestforge/internal/pkglock"
 )
 
-func testLock() ImageLock {
-	return ImageLock{File: "images/default.lock", Mirror: "http://deb.debian.org/debian/", Arches: map[string][]LockedDeb{
-		"amd64": {
-			{Name: "kmod", Version: "30+20221128-1", Arch: "amd64", SHA256: strings.Repeat("a", 64), Filename: "pool/main/k/kmod/kmod_30+20221128-1_amd64.deb"},
-			{Name: "tzdata", Version: "2025b-0+deb12u1", Arch: "all", SHA256: strings.Repeat("b", 64), Filename: "pool/main/t/tzdata/tzdata_2025b-0+deb12u1_all.deb"},
-		},
-	}}
+func testLock() *pkglock.Lock {
+	return &pkglock.Lock{Path: "images/default.lock", Kind: pkglock.KindImage, Name: "default", Mirror: "http://deb.debian.org/debian/",
+		Arches: []*pkglock.Section{{Arch: "amd64", Packages: []pkglock.Entry{
+			{Name: "kmod", Version: "30+20221128-1", Arch: "amd64", SHA256: strings.Repeat("a", 64), Filename: "pool/main/k/kmod/kmod_30+20221128-1_amd64.deb", Line: 12},
+			{Name: "tzdata", Version: "2025b-0+deb12u1", Arch: "all", SHA256: strings.Repeat("b", 64), Filename: "pool/main/t/tzdata/tzdata_2025b-0+deb12u1_all.deb", Line: 13},
+		}}}}
 }
 
 func TestFromLockCrossChecksDpkgStatus(t *testing.T) {
@@ -32,9 +32,9 @@ func TestFromLockCrossChecksDpkgStatus(t *testing.T) {
 		arch      string
 		want      []string
 	}{
-		{installed[:1], "amd64", []string{"x86_64/initrd-default.img:/var/lib/dpkg/status does not match images/default.lock (arch amd64)", "tzdata 2025b-0+deb12u1 (all) is in the lock, not installed"}},
-		{append(installed[:2:2], DebPackage{Name: "curl", Version: "7.88.1-10", Architecture: "amd64"}), "amd64", []string{"curl 7.88.1-10 (amd64) is installed, the lock has no such package"}},
-		{[]DebPackage{{Name: "kmod", Version: "31-1", Architecture: "amd64"}, installed[1]}, "amd64", []string{"kmod (amd64) is installed at 31-1, the lock says 30+20221128-1", "run `release lock`"}},
+		{installed[:1], "amd64", []string{"x86_64/initrd-default.img:/var/lib/dpkg/status does not hold what images/default.lock locks for amd64", "tzdata 2025b-0+deb12u1 (all) is locked (line 13) but not installed"}},
+		{append(installed[:2:2], DebPackage{Name: "curl", Version: "7.88.1-10", Architecture: "amd64"}), "amd64", []string{"curl 7.88.1-10 (amd64) is installed but not locked"}},
+		{[]DebPackage{{Name: "kmod", Version: "31-1", Architecture: "amd64"}, installed[1]}, "amd64", []string{"kmod is installed at 31-1, locked at 30+20221128-1 (line 12)", "run `release lock --update --image default`"}},
 		{installed, "arm64", []string{"images/default.lock has no section for arch arm64"}},
 	} {
 		_, err := fromLock(c.installed, testLock(), c.arch, "x86_64/initrd-default.img:/var/lib/dpkg/status")

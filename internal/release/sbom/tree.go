@@ -9,6 +9,7 @@ import (
 
 	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/boundedio"
+	"github.com/guestforge/guestforge/internal/pkglock"
 	"github.com/guestforge/guestforge/internal/release/dist"
 	"github.com/guestforge/guestforge/internal/release/sums"
 )
@@ -24,7 +25,7 @@ type Options struct {
 	// Locks maps an image name to its package lock: the image's packages must be
 	// exactly the lock's, and each names the .deb it was installed from. An image
 	// without one is described from its dpkg status alone.
-	Locks map[string]ImageLock
+	Locks map[string]*pkglock.Lock
 }
 
 // Write generates the SBOM of every image of every arch in the tree, reading
@@ -62,11 +63,12 @@ func Write(t *dist.Tree, o Options) ([]string, error) {
 			if err != nil {
 				return nil, err
 			}
-			lock, locked := o.Locks[im.Name]
-			if locked {
+			mirror := "" // where the locked .debs are; none without a lock
+			if lock, locked := o.Locks[im.Name]; locked {
 				if pkgs, err = fromLock(pkgs, lock, ad.Arch.DebianArch, statusName); err != nil {
 					return nil, err
 				}
+				mirror = lock.Mirror
 			}
 			var files []Artifact
 			for _, f := range []struct{ kind, rel string }{{"initrd", im.Initrd}, {"rootfs", im.Rootfs}, {"verity", im.Verity}} {
@@ -83,7 +85,7 @@ func Write(t *dist.Tree, o Options) ([]string, error) {
 			agent.File = *c.Agent
 			doc, err := ImageDocument(ImageInput{
 				Version: t.Version, Arch: ad.Arch, Image: im.Name, Created: o.Created,
-				Packages: pkgs, Mirror: lock.Mirror, Agent: agent, Kernels: kernelsWithSource(kernels, o.KernelSource), Files: files,
+				Packages: pkgs, Mirror: mirror, Agent: agent, Kernels: kernelsWithSource(kernels, o.KernelSource), Files: files,
 				Firmware: firmware, ReferenceValues: refValues,
 			})
 			if err != nil {

@@ -133,7 +133,7 @@ func (a SBOMAttester) Attest(_ context.Context, r *cut.Release, t *dist.Tree) er
 // returns the files written: the attest stage and `release attest` both.
 func (a SBOMAttester) Write(t *dist.Tree, tc *manifest.Toolchain) ([]string, error) {
 	agents := map[string]sbom.Agent{}
-	locks := map[string]sbom.ImageLock{}
+	locks := map[string]*pkglock.Lock{}
 	for _, ad := range t.Arches {
 		for _, im := range ad.Images {
 			img, err := manifest.LoadImage(filepath.Join(a.ImagesDir, im.Name+".yaml"))
@@ -154,7 +154,7 @@ func (a SBOMAttester) Write(t *dist.Tree, tc *manifest.Toolchain) ([]string, err
 			if err != nil {
 				return nil, err
 			}
-			locks[im.Name] = sbomLock(l)
+			locks[im.Name] = l
 		}
 	}
 	return sbom.Write(t, sbom.Options{Created: a.Created, Agents: agents, KernelSource: tc.Kernel.URL, Locks: locks})
@@ -487,17 +487,4 @@ func (v registryVerifier) Verify(ctx context.Context, r *cut.Release, ref string
 	o.Publish = publish.Options{Remote: v.g.remote(), Log: log}
 	_, err = verify.Ref(ctx, d, dest, o)
 	return err
-}
-
-// sbomLock is a package lock as the SBOM takes it.
-func sbomLock(l *pkglock.Lock) sbom.ImageLock {
-	out := sbom.ImageLock{File: l.Path, Mirror: l.Mirror, Arches: map[string][]sbom.LockedDeb{}}
-	for _, sec := range l.Arches {
-		debs := make([]sbom.LockedDeb, len(sec.Packages))
-		for i, e := range sec.Packages {
-			debs[i] = sbom.LockedDeb{Name: e.Name, Version: e.Version, Arch: e.Arch, SHA256: e.SHA256, Filename: e.Filename}
-		}
-		out.Arches[sec.Arch] = debs
-	}
-	return out
 }
