@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/guestforge/guestforge/internal/arch"
@@ -205,20 +204,19 @@ type lockResolver struct {
 // builder.
 func (r *lockResolver) plan(needs []pkglock.Need, req LockRequest) []pkglock.Need {
 	want := map[string]bool{}
+	anImage := false
 	for _, n := range selectNeeds(needs, req) {
 		if n.Err != nil || req.Update {
 			want[lockKey(n.Inputs.Kind, n.Inputs.Name)] = true
+			anImage = anImage || n.Inputs.Kind == pkglock.KindImage
 		}
 	}
 	current := func(k pkglock.Kind, name string) bool { _, ok := r.locks[lockKey(k, name)]; return ok }
-	for key := range want {
-		kind, _, _ := strings.Cut(key, "/")
-		if pkglock.Kind(kind) == pkglock.KindImage && !current(pkglock.KindBuilder, "rootfs") {
-			want[lockKey(pkglock.KindBuilder, "rootfs")] = true
-		}
-		if !current(pkglock.KindSeed, pkglock.SeedName) {
-			want[lockKey(pkglock.KindSeed, pkglock.SeedName)] = true
-		}
+	if anImage && !current(pkglock.KindBuilder, "rootfs") {
+		want[lockKey(pkglock.KindBuilder, "rootfs")] = true
+	}
+	if len(want) > 0 && !current(pkglock.KindSeed, pkglock.SeedName) {
+		want[lockKey(pkglock.KindSeed, pkglock.SeedName)] = true
 	}
 	var out []pkglock.Need
 	for _, n := range needs {
