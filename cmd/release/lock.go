@@ -5,14 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/guestforge/guestforge/cmd/release/options"
 	"github.com/guestforge/guestforge/internal/build"
-	"github.com/guestforge/guestforge/internal/debrepo"
-	"github.com/guestforge/guestforge/internal/manifest"
 	"github.com/guestforge/guestforge/internal/pkglock"
 )
 
@@ -43,7 +40,6 @@ type lockFlags struct {
 	req      build.LockRequest
 	asOf     options.AsOfOptions
 	verbose  bool
-	feeds    string
 	images   []string
 	builders []string
 }
@@ -67,7 +63,7 @@ func newLockCmd() *cobra.Command {
 	f.StringSliceVar(&o.images, "image", nil, "only this image's lock (repeatable)")
 	f.StringSliceVar(&o.builders, "builder", nil, "only this builder's lock; seed is the seed (repeatable)")
 	f.BoolVar(&o.req.DryRun, "dry-run", false, "show each lock's state, age and what an update would change; no engine, nothing written")
-	f.StringVar(&o.feeds, "feeds", "", "--dry-run: preview the update from this directory of release feeds (debian/dists/<suite>/, as the mirror lays it out) instead of the live mirror")
+	f.StringVar(&o.req.Feeds, "feeds", "", "--dry-run: preview the update from this directory of release feeds (debian/dists/<suite>/, as the mirror lays it out) instead of the live mirror")
 	f.BoolVar(&o.verbose, "verbose", false, "the engine's progress on stderr")
 	o.asOf.AddFlags(f)
 	return cmd
@@ -81,12 +77,9 @@ func (o *lockFlags) run(cmd *cobra.Command) error {
 		return badInput(err)
 	}
 	req.AsOf = day
-	if o.feeds != "" {
-		if !req.DryRun {
-			return badInput(errors.New("--feeds only previews (--dry-run): a lock is resolved from the verified live mirror"))
-		}
+	if req.Feeds != "" && !req.DryRun {
+		return badInput(errors.New("--feeds only previews (--dry-run): a lock is resolved from the verified live mirror"))
 	}
-	req.Source = lockPreviewSource(o.feeds, nil)
 	req.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 	if o.verbose {
 		req.Progress = cmd.ErrOrStderr()
@@ -134,17 +127,4 @@ func printLocks(w io.Writer, res *build.LockResult, dryRun, ok bool) {
 			fmt.Fprintln(w, "  "+c.String())
 		}
 	}
-}
-
-// lockPreviewSource is where an update preview reads the suite's index: the feeds
-// snapshot when given, else the live mirror of tc (nil: ResolveLocks picks the
-// manifest's), verified and cached as builds fetch it.
-func lockPreviewSource(feeds string, tc *manifest.Toolchain) debrepo.Source {
-	switch {
-	case feeds != "":
-		return debrepo.Snapshot{Dir: feeds}
-	case tc == nil:
-		return nil
-	}
-	return debrepo.Mirror{URL: tc.Distro.Mirror, Keyring: build.DefaultKeyring, CacheDir: filepath.Join(build.DefaultCacheDir, "debs")}
 }

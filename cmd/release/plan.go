@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/guestforge/guestforge/internal/build"
 	"github.com/guestforge/guestforge/internal/manifest"
 	"github.com/guestforge/guestforge/internal/policy"
 	"github.com/guestforge/guestforge/internal/release/plan"
@@ -77,7 +78,7 @@ func (in *releaseInputs) plan(ctx context.Context, tc *manifest.Toolchain, asOf 
 	defer cancel()
 	input := plan.Input{Repo: in.repo, Manifest: tc, AsOf: asOf, Flags: in.flags, Policy: in.policy()}
 	if in.locks {
-		input.Locks = plan.LockSurvey{Source: lockPreviewSource(in.feeds, tc)}
+		input.Locks = plan.LockSurvey{Source: build.PreviewSource(in.feeds, tc.Distro.Mirror)}
 	}
 	return plan.Make(ctx, input)
 }

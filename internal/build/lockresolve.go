@@ -35,8 +35,9 @@ type LockRequest struct {
 	DryRun bool
 	// AsOf is the day lock ages are counted to.
 	AsOf time.Time
-	// Source is the archive the dry run previews against (nil: the manifest's mirror).
-	Source debrepo.Source
+	// Feeds is a directory of release feeds the dry run previews against (PreviewSource);
+	// "": the manifest's mirror.
+	Feeds string
 	// Log gets progress; Progress the engine's (nil: discarded).
 	Log      *slog.Logger
 	Progress io.Writer
@@ -91,11 +92,7 @@ func ResolveLocks(ctx context.Context, req LockRequest) (*LockResult, error) {
 		if err != nil {
 			return nil, badInput(err)
 		}
-		src := req.Source
-		if src == nil {
-			src = debrepo.Mirror{URL: tc.Distro.Mirror, Keyring: DefaultKeyring, CacheDir: filepath.Join(DefaultCacheDir, "debs")}
-		}
-		res.Statuses = pkglock.Survey(ctx, selectNeeds(needs, req), src, req.AsOf)
+		res.Statuses = pkglock.Survey(ctx, selectNeeds(needs, req), PreviewSource(req.Feeds, tc.Distro.Mirror), req.AsOf)
 		return res, nil
 	}
 	s, err := req.Open(ctx, OpenSpec{Root: req.Root, Progress: req.Progress, Log: req.Log})
@@ -137,6 +134,16 @@ func ResolveLocks(ctx context.Context, req LockRequest) (*LockResult, error) {
 		req.Log.Info("lock: written", "lock", n.Path, "changes", pkglock.Summary(w.Changes), "took", time.Since(start).Round(time.Second))
 	}
 	return res, nil
+}
+
+// PreviewSource is where an update preview (`release lock --dry-run`, `release plan`)
+// reads a suite's index: the snapshot in feeds when given, else the live mirror,
+// verified and cached as builds fetch it.
+func PreviewSource(feeds, mirror string) debrepo.Source {
+	if feeds != "" {
+		return debrepo.Snapshot{Dir: feeds}
+	}
+	return debrepo.Mirror{URL: mirror, Keyring: DefaultKeyring, CacheDir: filepath.Join(DefaultCacheDir, "debs")}
 }
 
 // checkLockNames refuses a name that is no lock of the checkout, before any work.
