@@ -18,6 +18,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/guestforge/guestforge/internal/pkglock"
 	"github.com/guestforge/guestforge/internal/report"
 )
 
@@ -41,27 +42,21 @@ func buildCheckout(t *testing.T) string {
 // naming the package, its lock line and the command that refreshes the lock.
 func TestBuildAllRefusesAWrongLockHashBeforeBuilding(t *testing.T) {
 	root := buildCheckout(t)
+	// The first amd64 package of the lock gets a sha256 no .deb has, the lock rewritten
+	// as `release lock` writes it, so its line is where the parser found it.
 	lockFile := filepath.Join(root, "images", "systemd.lock")
-	data, err := os.ReadFile(lockFile)
+	l, err := pkglock.Load(lockFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(string(data), "\n")
-	pkg, at := "", 0
-	inAmd64 := false
-	for i, line := range lines {
-		if strings.HasPrefix(line, "arch ") {
-			inAmd64 = line == "arch amd64"
-		}
-		if f := strings.Fields(line); inAmd64 && pkg == "" && len(f) == 8 && f[0] == "pkg" {
-			f[6] = strings.Repeat("f", 64)
-			lines[i], pkg, at = strings.Join(f, " "), f[1], i+1
-		}
-	}
-	if pkg == "" {
+	sec, ok := l.Section("amd64")
+	if !ok || len(sec.Packages) == 0 {
 		t.Fatal("images/systemd.lock has no amd64 package to break")
 	}
-	if err := os.WriteFile(lockFile, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+	e := &sec.Packages[0]
+	e.SHA256 = strings.Repeat("f", 64)
+	pkg, at := e.Name, e.Line
+	if err := os.WriteFile(lockFile, pkglock.Format(l), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(root, "dist")

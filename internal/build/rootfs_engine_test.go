@@ -28,6 +28,7 @@ import (
 	"github.com/guestforge/guestforge/internal/arch"
 	"github.com/guestforge/guestforge/internal/artifact"
 	"github.com/guestforge/guestforge/internal/initrd"
+	"github.com/guestforge/guestforge/internal/pkglock"
 	"github.com/guestforge/guestforge/internal/release/dist"
 	"github.com/guestforge/guestforge/internal/release/katastatic"
 	"github.com/guestforge/guestforge/internal/release/repro"
@@ -290,7 +291,7 @@ func errorCheckout(t *testing.T) string {
 		// asks for one more package).
 		l := strings.Replace(string(lock), "\nname default\n", "\nname "+name+"\n", 1)
 		if name == "badhash" {
-			l = badHash(t, l)
+			l, badHashPackage = badHash(t, l)
 		}
 		if err := os.WriteFile(filepath.Join(root, "images", name+".lock"), []byte(l), 0o644); err != nil {
 			t.Fatal(err)
@@ -308,25 +309,20 @@ func errorCheckout(t *testing.T) string {
 	return root
 }
 
-// badHash gives the first package of the lock's amd64 section a sha256 no .deb has.
-func badHash(t *testing.T, lock string) string {
+// badHash gives the first package of the lock's amd64 section a sha256 no .deb has,
+// writing the lock as `release lock` does, and returns it and that package's name.
+func badHash(t *testing.T, lock string) (string, string) {
 	t.Helper()
-	lines := strings.Split(lock, "\n")
-	inAmd64 := false
-	for i, line := range lines {
-		if strings.HasPrefix(line, "arch ") {
-			inAmd64 = line == "arch amd64"
-		}
-		f := strings.Fields(line)
-		if inAmd64 && len(f) == 8 && f[0] == "pkg" {
-			f[6] = strings.Repeat("0", 64)
-			lines[i] = strings.Join(f, " ")
-			badHashPackage = f[1]
-			return strings.Join(lines, "\n")
-		}
+	l, err := pkglock.Parse("default.lock", []byte(lock))
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("images/default.lock has no amd64 package line")
-	return ""
+	sec, ok := l.Section("amd64")
+	if !ok || len(sec.Packages) == 0 {
+		t.Fatal("images/default.lock has no amd64 package line")
+	}
+	sec.Packages[0].SHA256 = strings.Repeat("0", 64)
+	return string(pkglock.Format(l)), sec.Packages[0].Name
 }
 
 // badHashPackage is the package badHash changed.
