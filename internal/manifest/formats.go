@@ -31,6 +31,8 @@ const (
 	// FeedDebian is the Debian releases as the mirror's Release files state
 	// them (dists/stable, oldstable, oldoldstable).
 	FeedDebian = "debian"
+	// FeedEdk2 is edk2's stable releases (tags edk2-stableYYYYMM).
+	FeedEdk2 = "edk2"
 )
 
 // ToolchainFeeds are the feeds a toolchains: entry may use.
@@ -39,6 +41,9 @@ var ToolchainFeeds = []string{FeedGo, FeedRust}
 // KernelName is the exception name that refers to the kernel pin.
 const KernelName = "kernel"
 
+// Edk2Name is the exception name that refers to the firmware's edk2 pin.
+const Edk2Name = "edk2"
+
 // DistroName is the exception name that refers to the distro suite pin.
 const DistroName = "distro"
 
@@ -46,7 +51,9 @@ var (
 	releaseRe       = regexp.MustCompile(`^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})$`)
 	kernelVersionRe = regexp.MustCompile(`^([1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})(\.(0|[1-9][0-9]{0,5}))?$`)
 	sha256Re        = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	nameRe          = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
+	// edk2 stable releases are quarterly, named by year and month.
+	edk2VersionRe = regexp.MustCompile(`^20[0-9]{2}\.(0[1-9]|1[0-2])$`)
+	nameRe        = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
 	// Debian policy 5.6.1: lowercase alphanumerics and + - . , at least two characters.
 	debPackageRe = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
 	digestRefRe  = regexp.MustCompile(`^[a-z0-9]+([._/:-][a-z0-9]+)*@sha256:[0-9a-f]{64}$`)
@@ -65,6 +72,14 @@ func checkRelease(s string) error {
 func checkKernelVersion(s string) error {
 	if !kernelVersionRe.MatchString(s) {
 		return fmt.Errorf("%q is not a kernel release: write MAJOR.MINOR.PATCH as on kernel.org, e.g. \"6.12.117\" (no -rc, no distro suffix)", s)
+	}
+	return nil
+}
+
+// checkEdk2Version validates an edk2 stable release: 2025.02 (edk2-stable202502).
+func checkEdk2Version(s string) error {
+	if !edk2VersionRe.MatchString(s) {
+		return fmt.Errorf("%q is not an edk2 stable release: write YEAR.MONTH of its tag, e.g. \"2025.02\" for edk2-stable202502", s)
 	}
 	return nil
 }

@@ -58,7 +58,7 @@ func TestErrorListIsCapped(t *testing.T) {
 	if len(lines) != 21 {
 		t.Fatalf("%d lines, want 20 problems and a count:\n%s", len(lines), err)
 	}
-	if want := `toolchain.yaml:19:1: manifest: unknown key "junk0": allowed keys are epoch, release, policy, toolchains, kernel, distro, builders, architectures, targets`; lines[0] != want {
+	if want := `toolchain.yaml:19:1: manifest: unknown key "junk0": allowed keys are epoch, release, policy, toolchains, kernel, firmware, distro, builders, architectures, targets`; lines[0] != want {
 		t.Errorf("first line %q\nwant %q", lines[0], want)
 	}
 	if lines[20] != "and 480 more" {

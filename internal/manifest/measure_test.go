@@ -6,10 +6,60 @@ import (
 	"testing"
 )
 
-// withMeasure gives base's x86_64 target a measure: block.
+// withMeasure gives base's x86_64 target a measure: block, and the firmware
+// pin a measured target needs (at the end, so base's line numbers hold).
 func withMeasure(t *testing.T, block string) string {
 	t.Helper()
-	return edit(t, `maintainers: ["@guestforge/x86"]}`, `maintainers: ["@guestforge/x86"], measure: `+block+`}`)
+	return edit(t, `maintainers: ["@guestforge/x86"]}`, `maintainers: ["@guestforge/x86"], measure: `+block+`}`) + edk2Pin
+}
+
+const edk2Pin = `firmware:
+  edk2:
+    version: "2025.02"
+    url: "http://deb.debian.org/debian/pool/main/e/edk2/edk2_2025.02.orig.tar.xz"
+    sha256: "b63b6053d6d89c74d9291f9e96fde1584be99e6fb9c169ba9511505129d6b049"
+    patches:
+      url: "http://deb.debian.org/debian/pool/main/e/edk2/edk2_2025.02-8+deb13u1.debian.tar.xz"
+      sha256: "e2a7f6fc58640818416a028d6d5e9dfc255697a7cdc60c14566c236df6bd9b08"
+    feed: edk2
+`
+
+func TestParseFirmware(t *testing.T) {
+	m, err := Parse("toolchain.yaml", []byte(withMeasure(t, "{tdx_page_orders: [per-page]}")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Edk2{Version: "2025.02", URL: "http://deb.debian.org/debian/pool/main/e/edk2/edk2_2025.02.orig.tar.xz",
+		SHA256:        "b63b6053d6d89c74d9291f9e96fde1584be99e6fb9c169ba9511505129d6b049",
+		PatchesURL:    "http://deb.debian.org/debian/pool/main/e/edk2/edk2_2025.02-8+deb13u1.debian.tar.xz",
+		PatchesSHA256: "e2a7f6fc58640818416a028d6d5e9dfc255697a7cdc60c14566c236df6bd9b08", Feed: FeedEdk2, Line: 21, Column: 14}
+	if got := m.Firmware.Edk2; got != want {
+		t.Errorf("firmware.edk2 = %+v\nwant %+v", got, want)
+	}
+	if tag := m.Firmware.Edk2.Tag(); tag != "edk2-stable202502" {
+		t.Errorf("Tag() = %s", tag)
+	}
+}
+
+// Every mistake in the firmware pin is named with its line.
+func TestParseFirmwareErrors(t *testing.T) {
+	measured := edit(t, `maintainers: ["@guestforge/x86"]}`, `maintainers: ["@guestforge/x86"], measure: {tdx_page_orders: [per-page]}}`)
+	for name, c := range map[string]struct{ src, want string }{
+		"no firmware": {measured, `toolchain.yaml:16:119: a target with measure: needs firmware.edk2 (the pinned edk2 source its OVMF is built from): add firmware: {edk2: {version, url, sha256, feed: edk2}}`},
+		"version": {measured + strings.Replace(edk2Pin, `"2025.02"`, `"202502"`, 1),
+			`toolchain.yaml:21:14: firmware.edk2.version: "202502" is not an edk2 stable release: write YEAR.MONTH of its tag, e.g. "2025.02" for edk2-stable202502`},
+		"stale url": {measured + strings.Replace(edk2Pin, `"2025.02"`, `"2025.05"`, 1),
+			`toolchain.yaml:22:10: firmware.edk2.url does not mention version 2025.05 (or edk2-stable202505): update url and sha256 together with firmware.edk2.version`},
+		"sha256": {measured + strings.Replace(edk2Pin, "b63b6053", "B63B6053", 1), `toolchain.yaml:23:13: firmware.edk2.sha256: `},
+		"feed":   {measured + strings.Replace(edk2Pin, "feed: edk2", "feed: kernel", 1), `toolchain.yaml:27:11: firmware.edk2.feed: unknown feed "kernel": edk2 is checked against its stable releases, write feed: edk2`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse("toolchain.yaml", []byte(c.src))
+			if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+				t.Errorf("got %v\nwant %s", err, c.want)
+			}
+		})
+	}
 }
 
 func TestParseMeasure(t *testing.T) {
@@ -89,7 +139,7 @@ func TestParseMeasureErrors(t *testing.T) {
 // An arch without SEV-SNP or TDX cannot carry their keys: the error names
 // the platform and what the arch has.
 func TestParseMeasureArchWithoutTEE(t *testing.T) {
-	src := edit(t, `maintainers: ["@guestforge/arm"]}`, `maintainers: ["@guestforge/arm"], measure: {tdx_page_orders: [per-page]}}`)
+	src := edit(t, `maintainers: ["@guestforge/arm"]}`, `maintainers: ["@guestforge/arm"], measure: {tdx_page_orders: [per-page]}}`) + edk2Pin
 	_, err := Parse("toolchain.yaml", []byte(src))
 	want := `toolchain.yaml:17:123: targets[1].measure: aarch64 has no tdx launch measurement here (its platforms: none): remove the tdx keys or measure an arch that has it`
 	if err == nil || err.Error() != want {

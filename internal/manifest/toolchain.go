@@ -56,6 +56,7 @@ type toolchainParser struct {
 	targetArchs   []*yaml.Node
 	archNodes     map[string]*yaml.Node
 	archesOK      bool
+	measureNodes  []*yaml.Node // every target's measure: block
 }
 
 func (p *toolchainParser) top(root *yaml.Node) {
@@ -77,6 +78,7 @@ func (p *toolchainParser) top(root *yaml.Node) {
 		}},
 		{key: "toolchains", required: true, example: `toolchains: {go: {version: "1.26.8", feed: go}}`, fn: func(_, v *yaml.Node) { p.toolchains(v) }},
 		{key: "kernel", required: true, example: `kernel: {version: "6.12.117", url: ..., sha256: ..., feed: kernel}`, fn: func(_, v *yaml.Node) { p.kernel(v) }},
+		{key: "firmware", example: `firmware: {edk2: {version: "2025.02", url: ..., sha256: ..., feed: edk2}}`, fn: func(_, v *yaml.Node) { p.firmware(v) }},
 		{key: "distro", required: true, example: "distro: {name: debian, suite: bookworm, mirror: \"http://deb.debian.org/debian\"}", fn: func(_, v *yaml.Node) {
 			t.Distro = p.distro(v, "distro", true)
 		}},
@@ -269,6 +271,76 @@ func (p *toolchainParser) kernel(v *yaml.Node) {
 	if urlNode != nil && k.Version != "" && !strings.Contains(k.URL, k.Version) {
 		p.errorf(urlNode, "kernel.url does not mention version %s: update url and sha256 together with kernel.version", k.Version)
 	}
+}
+
+// firmware reads firmware: {edk2: {version, url, sha256, patches: {url, sha256}, feed}}.
+func (p *toolchainParser) firmware(v *yaml.Node) {
+	e := &p.t.Firmware.Edk2
+	p.mapping(v, "firmware", []field{{key: "edk2", required: true, example: `edk2: {version: "2025.02", url: ..., sha256: ..., feed: edk2}`, fn: func(_, v *yaml.Node) {
+		var urlNode *yaml.Node
+		p.mapping(v, "firmware.edk2", []field{
+			{key: "version", required: true, example: `version: "2025.02"`, fn: func(_, v *yaml.Node) {
+				if s, ok := p.nonEmpty(v, "firmware.edk2.version"); ok {
+					if err := checkEdk2Version(s); err != nil {
+						p.errorf(v, "firmware.edk2.version: %v", err)
+					}
+					e.Version, e.Line, e.Column = s, v.Line, v.Column
+				}
+			}},
+			{key: "url", required: true, example: `url: "http://deb.debian.org/debian/pool/main/e/edk2/edk2_2025.02.orig.tar.xz"`, fn: func(_, v *yaml.Node) {
+				e.URL, urlNode = p.archiveURL(v, "firmware.edk2.url"), v
+			}},
+			{key: "sha256", required: true, example: `sha256: "<64 hex digits>"`, fn: func(_, v *yaml.Node) {
+				e.SHA256 = p.sha256(v, "firmware.edk2.sha256")
+			}},
+			{key: "patches", example: `patches: {url: ".../edk2_2025.02-8+deb13u1.debian.tar.xz", sha256: ...}`, fn: func(_, v *yaml.Node) {
+				p.mapping(v, "firmware.edk2.patches", []field{
+					{key: "url", required: true, example: `url: ".../edk2_2025.02-8+deb13u1.debian.tar.xz"`, fn: func(_, v *yaml.Node) {
+						e.PatchesURL = p.archiveURL(v, "firmware.edk2.patches.url")
+					}},
+					{key: "sha256", required: true, example: `sha256: "<64 hex digits>"`, fn: func(_, v *yaml.Node) {
+						e.PatchesSHA256 = p.sha256(v, "firmware.edk2.patches.sha256")
+					}},
+				})
+			}},
+			{key: "feed", required: true, example: "feed: edk2", fn: func(_, v *yaml.Node) {
+				if s, ok := p.nonEmpty(v, "firmware.edk2.feed"); ok {
+					if s != FeedEdk2 {
+						p.errorf(v, "firmware.edk2.feed: unknown feed %q: edk2 is checked against its stable releases, write feed: edk2", s)
+					}
+					e.Feed = s
+				}
+			}},
+		})
+		// As with the kernel: a new version without a new url would build the old source.
+		if urlNode != nil && checkEdk2Version(e.Version) == nil && e.URL != "" && !strings.Contains(e.URL, e.Version) && !strings.Contains(e.URL, strings.TrimPrefix(e.Tag(), "edk2-")) {
+			p.errorf(urlNode, "firmware.edk2.url does not mention version %s (or %s): update url and sha256 together with firmware.edk2.version", e.Version, e.Tag())
+		}
+	}}})
+}
+
+// archiveURL reads a source archive's http(s) URL.
+func (p *toolchainParser) archiveURL(v *yaml.Node, what string) string {
+	s, ok := p.nonEmpty(v, what)
+	if !ok {
+		return ""
+	}
+	if err := checkHTTPURL(s); err != nil {
+		p.errorf(v, "%s: %v: write where the archive is downloaded from", what, err)
+		return ""
+	}
+	return s
+}
+
+// sha256 reads a lowercase hex SHA-256.
+func (p *toolchainParser) sha256(v *yaml.Node, what string) string {
+	s, ok := p.nonEmpty(v, what)
+	if ok {
+		if err := checkSHA256(s); err != nil {
+			p.errorf(v, "%s: %v", what, err)
+		}
+	}
+	return s
 }
 
 // distro reads toolchain.yaml's {name, suite, mirror, feed} block.
@@ -500,6 +572,7 @@ func (p *toolchainParser) targets(v *yaml.Node) {
 		}
 		if t.Measure != nil && archNode != nil {
 			p.measureArch(what+".measure", measureNode, t)
+			p.measureNodes = append(p.measureNodes, measureNode)
 		}
 		if archNode != nil {
 			p.targetArchs = append(p.targetArchs, archNode)
@@ -547,6 +620,9 @@ func (p *toolchainParser) lifecycle(what string, n, statusNode *yaml.Node, t Tar
 func (p *toolchainParser) crossCheck() {
 	t := p.t
 	names := []string{KernelName, DistroName}
+	if t.Firmware.Edk2.Version != "" {
+		names = append(names, Edk2Name)
+	}
 	for name := range t.Toolchains {
 		names = append(names, name)
 	}
@@ -567,6 +643,13 @@ func (p *toolchainParser) crossCheck() {
 				name, strings.Join(names, ", "), suggestValue(name, names))
 		}
 	}
+	// A measured launch starts from the firmware's bytes: without a pinned edk2
+	// there is nothing to build them from.
+	if t.Firmware.Edk2.Version == "" {
+		for _, n := range p.measureNodes {
+			p.errorf(n, "a target with measure: needs firmware.edk2 (the pinned edk2 source its OVMF is built from): add firmware: {edk2: {version, url, sha256, feed: edk2}}")
+		}
+	}
 	if p.archesOK {
 		for _, n := range p.targetArchs {
 			a, _ := arch.Parse(n.Value)
@@ -583,6 +666,8 @@ func (p *toolchainParser) checkAllow(name string, n *yaml.Node) {
 	switch {
 	case name == KernelName:
 		err = checkKernelVersion(n.Value)
+	case name == Edk2Name:
+		err = checkEdk2Version(n.Value)
 	case name == DistroName:
 		// An exception keeps an older suite: allow names the oldest one.
 		if !nameRe.MatchString(n.Value) {

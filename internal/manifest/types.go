@@ -11,13 +11,15 @@ type Toolchain struct {
 	Source []byte `yaml:"-"`
 
 	// Epoch is the SOURCE_DATE_EPOCH default (seconds since 1970, UTC).
-	Epoch      int64              `yaml:"epoch"`
-	Release    ReleaseSettings    `yaml:"release"`
-	Policy     Policy             `yaml:"policy"`
-	Toolchains map[string]Pin     `yaml:"toolchains"`
-	Kernel     Kernel             `yaml:"kernel"`
-	Distro     Distro             `yaml:"distro"`
-	Builders   map[string]Builder `yaml:"builders"`
+	Epoch      int64           `yaml:"epoch"`
+	Release    ReleaseSettings `yaml:"release"`
+	Policy     Policy          `yaml:"policy"`
+	Toolchains map[string]Pin  `yaml:"toolchains"`
+	Kernel     Kernel          `yaml:"kernel"`
+	// Firmware is empty when no target is confidential.
+	Firmware Firmware           `yaml:"firmware"`
+	Distro   Distro             `yaml:"distro"`
+	Builders map[string]Builder `yaml:"builders"`
 	// Architectures holds canonical names (aliases are mapped by internal/arch).
 	Architectures []string `yaml:"architectures"`
 	Targets       []Target `yaml:"targets"`
@@ -98,6 +100,32 @@ func (k Kernel) Series() string {
 	}
 	return parts[0] + "." + parts[1]
 }
+
+// Firmware pins the source of the firmware confidential guests boot.
+type Firmware struct {
+	Edk2 Edk2 `yaml:"edk2"`
+}
+
+// Edk2 pins the edk2 source OVMF is built from: an upstream stable release
+// (Version 2025.02 is the tag edk2-stable202502), as a tarball, and the
+// patch series applied on top of it.
+type Edk2 struct {
+	Version string `yaml:"version"`
+	URL     string `yaml:"url"`
+	SHA256  string `yaml:"sha256"`
+	// PatchesURL and PatchesSHA256 pin a Debian debian.tar.xz: its
+	// debian/patches/series is applied in order (Debian's security fixes and
+	// the patches that let the tarball build without its missing submodules).
+	PatchesURL    string `yaml:"-"`
+	PatchesSHA256 string `yaml:"-"`
+	Feed          string `yaml:"feed"`
+	// Line and Column are where the version value is written.
+	Line   int `yaml:"-"`
+	Column int `yaml:"-"`
+}
+
+// Tag is the upstream tag of the release: edk2-stable202502 for 2025.02.
+func (e Edk2) Tag() string { return "edk2-stable" + strings.ReplaceAll(e.Version, ".", "") }
 
 // Distro pins the Debian suite builder images and rootfs come from.
 type Distro struct {

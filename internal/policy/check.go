@@ -57,6 +57,10 @@ func Check(m *manifest.Toolchain, deps []Dependency, f *Feeds, asOf time.Time) (
 	}
 	add(ev.kernelRow())
 	matched := map[string]bool{manifest.KernelName: true}
+	if m.Firmware.Edk2.Feed == manifest.FeedEdk2 {
+		add(ev.edk2Row())
+		matched[manifest.Edk2Name] = true
+	}
 	if m.Distro.Feed == manifest.FeedDebian {
 		add(ev.distroRow())
 		matched[manifest.DistroName] = true

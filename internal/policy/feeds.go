@@ -23,9 +23,10 @@ import (
 // Names of the feed documents in a feeds directory. Each is the upstream
 // document byte for byte, so a snapshot is refreshed by downloading again.
 const (
-	GoFeedFile     = "go.json"          // https://go.dev/dl/?mode=json&include=all
-	RustFeedFile   = "rust-releases.md" // rust-lang/rust RELEASES.md (master)
-	KernelFeedFile = "releases.json"    // https://www.kernel.org/releases.json
+	GoFeedFile     = "go.json"            // https://go.dev/dl/?mode=json&include=all
+	RustFeedFile   = "rust-releases.md"   // rust-lang/rust RELEASES.md (master)
+	KernelFeedFile = "releases.json"      // https://www.kernel.org/releases.json
+	Edk2FeedFile   = "edk2-releases.json" // GitHub's release list of tianocore/edk2
 )
 
 // Upstream locations of the feeds, fetched when no feeds directory is given.
@@ -33,6 +34,7 @@ const (
 	GoFeedURL     = "https://go.dev/dl/?mode=json&include=all"
 	RustFeedURL   = "https://raw.githubusercontent.com/rust-lang/rust/master/RELEASES.md"
 	KernelFeedURL = "https://www.kernel.org/releases.json"
+	Edk2FeedURL   = "https://api.github.com/repos/tianocore/edk2/releases?per_page=100"
 	// DefaultGoProxy serves module version lists at <proxy>/<escaped path>/@v/list.
 	DefaultGoProxy = "https://proxy.golang.org"
 	// DefaultDebianMirror serves dists/<suite>/Release when the manifest
@@ -46,6 +48,7 @@ type Feeds struct {
 	Go      []GoRelease
 	Rust    []RustRelease
 	Kernel  []KernelRelease
+	Edk2    []Edk2Release // newest first
 	Modules map[string][]*semver.Version
 	// Debian holds one Release head per DebianSuites entry, in that order.
 	Debian []DebianRelease
@@ -59,8 +62,8 @@ type Feeds struct {
 
 // Need lists the feeds a manifest and its dependencies are checked against.
 type Need struct {
-	Go, Rust, Kernel bool
-	Modules          []string
+	Go, Rust, Kernel, Edk2 bool
+	Modules                []string
 	// Debian asks for the Release files of DebianSuites from DebianMirror
 	// (DefaultDebianMirror when empty).
 	Debian       bool
@@ -83,6 +86,7 @@ func NeedsFor(m *manifest.Toolchain, deps []Dependency) Need {
 		}
 	}
 	n.Kernel = m.Kernel.Feed == manifest.FeedKernel
+	n.Edk2 = m.Firmware.Edk2.Feed == manifest.FeedEdk2
 	n.Debian = m.Distro.Feed == manifest.FeedDebian
 	n.DebianMirror = m.Distro.Mirror
 	for _, d := range deps {
@@ -111,6 +115,9 @@ func (n Need) names() ([]string, error) {
 	}
 	if n.Kernel {
 		names = append(names, KernelFeedFile)
+	}
+	if n.Edk2 {
+		names = append(names, Edk2FeedFile)
 	}
 	if n.Debian {
 		for _, s := range DebianSuites {
@@ -213,6 +220,8 @@ func (l LiveSource) URL(name string) (string, error) {
 		return RustFeedURL, nil
 	case KernelFeedFile:
 		return KernelFeedURL, nil
+	case Edk2FeedFile:
+		return Edk2FeedURL, nil
 	}
 	if rest, ok := strings.CutPrefix(name, "debian/"); ok {
 		mirror := l.DebianMirror
@@ -434,6 +443,8 @@ func feedLabel(name string) string {
 		return "rust"
 	case KernelFeedFile:
 		return "kernel"
+	case Edk2FeedFile:
+		return "edk2"
 	}
 	if rest, ok := strings.CutPrefix(name, "debian/dists/"); ok {
 		return "debian " + strings.TrimSuffix(rest, "/Release")
@@ -475,6 +486,13 @@ func ParseFeeds(docs map[string][]byte, origin map[string]string, need Need) (*F
 			bad(KernelFeedFile, err)
 		} else {
 			f.Kernel = r
+		}
+	}
+	if d, ok := docs[Edk2FeedFile]; ok && need.Edk2 {
+		if r, err := ParseEdk2Releases(d); err != nil {
+			bad(Edk2FeedFile, err)
+		} else {
+			f.Edk2 = r
 		}
 	}
 	for _, m := range need.Modules {
@@ -586,7 +604,7 @@ func Snapshot(ctx context.Context, src Source, need Need, dir string) ([]string,
 	var written []string
 	var errs []error
 	for _, name := range names {
-		one := Need{Go: name == GoFeedFile, Rust: name == RustFeedFile, Kernel: name == KernelFeedFile, Debian: strings.HasPrefix(name, "debian/")}
+		one := Need{Go: name == GoFeedFile, Rust: name == RustFeedFile, Kernel: name == KernelFeedFile, Edk2: name == Edk2FeedFile, Debian: strings.HasPrefix(name, "debian/")}
 		if strings.HasSuffix(name, "/@v/"+absentFile) {
 			// Written as the proxy answered: nothing to parse.
 		} else if rest, ok := strings.CutPrefix(name, "modules/"); ok {

@@ -23,6 +23,7 @@ const (
 // Kinds of rows. A toolchain pin's row has its feed's name as kind (go, rust).
 const (
 	KindKernel = "kernel"
+	KindEdk2   = "edk2"
 	KindModule = "module"
 	// KindDistro is the distro suite's row (manifest.DistroName).
 	KindDistro = "debian"

@@ -141,7 +141,7 @@ func (ld *launchDigest) addSection(s Section, l *Launch) {
 		// QEMU copies the table into the first page of the section, at the
 		// table's offset within its page, and measures that page as data.
 		page := make([]byte, pageSize)
-		copy(page[l.Firmware.HashTableGPA%pageSize:], l.Boot.table())
+		copy(page[l.Firmware.HashTableGPA%pageSize:], l.Boot.Table())
 		ld.addNormal(gpa, page)
 	}
 }
@@ -166,7 +166,7 @@ func SEVES(l Launch) ([sha256.Size]byte, error) {
 	h := sha256.New()
 	h.Write(l.Firmware.data)
 	if l.Boot != nil {
-		h.Write(l.Boot.table())
+		h.Write(l.Boot.Table())
 	}
 	for i := range l.VCPUs {
 		h.Write(l.vmsa(i, 0))
@@ -188,7 +188,7 @@ func SEV(f *Firmware, boot *DirectBoot) ([sha256.Size]byte, error) {
 		if f.HashTableGPA == 0 {
 			return [sha256.Size]byte{}, ErrNoKernelHashes
 		}
-		h.Write(boot.table())
+		h.Write(boot.Table())
 	}
 	var sum [sha256.Size]byte
 	h.Sum(sum[:0])

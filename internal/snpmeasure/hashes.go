@@ -31,10 +31,10 @@ const (
 	hashTableSize = (hashTableLen + 15) &^ 15
 )
 
-// table lays out the SEV hashes table (QEMU's SevHashTable): a header GUID
+// Table lays out the SEV hashes table (QEMU's SevHashTable): a header GUID
 // and length, then one entry each for the command line, the initrd and the
 // kernel, in that order.
-func (b *DirectBoot) table() []byte {
+func (b *DirectBoot) Table() []byte {
 	t := make([]byte, hashTableSize)
 	copy(t, guidHashesTable[:])
 	binary.LittleEndian.PutUint16(t[16:], hashTableLen)
