@@ -13,6 +13,8 @@ package artifact
 import (
 	"fmt"
 	"strings"
+
+	"github.com/guestforge/guestforge/internal/arch"
 )
 
 // Kind is what a file of an arch directory is.
@@ -66,6 +68,31 @@ const (
 	FirmwareAmdSev   = "amdsev"
 	FirmwareIntelTdx = "inteltdx"
 )
+
+// FirmwarePlatform is the firmware one TEE boots: the edk2 platform word of
+// its artifact (ovmf-<platform>.fd), the platform description it is built
+// from and the directory under Build/ where edk2 leaves it.
+type FirmwarePlatform struct {
+	TEE, Platform, DSC, BuildDir string
+}
+
+// firmwarePlatforms are the OVMF builds the measurement code reads. SEV-SNP
+// measured direct boot needs AmdSev's SEV hashes table (internal/snpmeasure);
+// TDX needs a TDVF, which IntelTdx is.
+var firmwarePlatforms = []FirmwarePlatform{
+	{arch.TEESNP, FirmwareAmdSev, "OvmfPkg/AmdSev/AmdSevX64.dsc", "AmdSev"},
+	{arch.TEETDX, FirmwareIntelTdx, "OvmfPkg/IntelTdx/IntelTdxX64.dsc", "IntelTdx"},
+}
+
+// FirmwareFor is the firmware tee (arch.TEESNP, arch.TEETDX) boots.
+func FirmwareFor(tee string) (FirmwarePlatform, bool) {
+	for _, p := range firmwarePlatforms {
+		if p.TEE == tee {
+			return p, true
+		}
+	}
+	return FirmwarePlatform{}, false
+}
 
 // RootHashName is the one fixed artifact name: an arch's root hash list.
 const RootHashName = "root_hash.txt"

@@ -67,10 +67,18 @@ type ImageJob struct {
 	Image string
 }
 
+// FirmwareJob builds the OVMF images of one arch's TEEs: once per arch that has a
+// measured target (a measure: block), however many there are.
+type FirmwareJob struct {
+	Arch arch.Arch
+}
+
 // MatrixPlan is what a matrix build will do.
 type MatrixPlan struct {
 	Kernels []KernelJob
-	Images  []ImageJob
+	// Firmware follows the kernels: NoKernel leaves it out too.
+	Firmware []FirmwareJob
+	Images   []ImageJob
 	// Warnings are the support gate's (deprecations, missing maintainers).
 	Warnings []string
 	// Skipped names removed targets and why.
@@ -98,7 +106,7 @@ func PlanMatrix(tc *manifest.Toolchain, spec MatrixSpec) (MatrixPlan, error) {
 		}
 	}
 	var plan MatrixPlan
-	seenK, seenI, hasArch := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	seenK, seenI, seenF, hasArch := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, e := range entries {
 		if len(want) > 0 && !want[e.Arch.Name] {
 			continue
@@ -117,6 +125,10 @@ func PlanMatrix(tc *manifest.Toolchain, spec MatrixSpec) (MatrixPlan, error) {
 		if k := e.Arch.Name + "/" + variant; !spec.NoKernel && !seenK[k] {
 			seenK[k] = true
 			plan.Kernels = append(plan.Kernels, KernelJob{Arch: e.Arch, Variant: variant})
+		}
+		if measured := e.Target.Measure != nil && len(e.Arch.TEEs) > 0; measured && !spec.NoKernel && !seenF[e.Arch.Name] {
+			seenF[e.Arch.Name] = true
+			plan.Firmware = append(plan.Firmware, FirmwareJob{Arch: e.Arch})
 		}
 		for _, img := range e.Target.Images {
 			if k := e.Arch.Name + "/" + img; !seenI[k] && (len(spec.Images) == 0 || slices.Contains(spec.Images, img)) {
@@ -154,6 +166,9 @@ func (p *Pipeline) warmBuilders(ctx context.Context, repo *Repo, plan MatrixPlan
 	var names []string
 	if len(plan.Kernels) > 0 {
 		names = append(names, "kernel")
+	}
+	if len(plan.Firmware) > 0 {
+		names = append(names, "firmware")
 	}
 	if len(plan.Images) > 0 {
 		names = append(names, "rootfs", "image")

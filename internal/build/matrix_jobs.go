@@ -15,6 +15,7 @@ import (
 const (
 	JobBuilders = "builders"
 	JobKernel   = "kernel"
+	JobFirmware = "firmware"
 	JobRootfs   = "rootfs"
 	JobInitrd   = "initrd"
 	JobImage    = "image"

@@ -28,6 +28,9 @@ type MatrixRun struct {
 // KernelJobID, ImageJobID name the jobs of a run.
 func KernelJobID(j KernelJob) string { return JobKernel + "/" + j.Arch.Name + "/" + j.Variant }
 
+// FirmwareJobID is firmware/arch.
+func FirmwareJobID(j FirmwareJob) string { return JobFirmware + "/" + j.Arch.Name }
+
 // ImageJobID is kind/arch/image for the rootfs, initrd and image jobs of j.
 func ImageJobID(kind string, j ImageJob) string { return kind + "/" + j.Arch.Name + "/" + j.Image }
 
@@ -51,13 +54,12 @@ func (p *Pipeline) RunMatrix(ctx context.Context, repo *Repo, spec MatrixSpec, h
 	}
 	p.Log.Info("matrix", "kernels", len(plan.Kernels), "images", len(plan.Images))
 	run := &MatrixRun{Plan: plan}
-	var kernels []*Kernel
-	var images []*ImageResult
-	run.Jobs, kernels, images, err = runJobs(ctx, pipelineSteps{p}, p.Log, repo, plan, spec, hooks)
+	var built matrixBuilt
+	run.Jobs, built, err = runJobs(ctx, pipelineSteps{p}, p.Log, repo, plan, spec, hooks)
 	if err != nil {
 		return run, err
 	}
-	run.Dir = p.assemble(repo, kernels, images)
+	run.Dir = p.assemble(repo, built)
 	return run, nil
 }
 
@@ -69,6 +71,7 @@ func (p *Pipeline) RunMatrix(ctx context.Context, repo *Repo, spec MatrixSpec, h
 type matrixSteps interface {
 	WarmBuilders(ctx context.Context, log *slog.Logger, repo *Repo, plan MatrixPlan) error
 	Kernel(ctx context.Context, log *slog.Logger, repo *Repo, spec KernelSpec) (*Kernel, error)
+	Firmware(ctx context.Context, log *slog.Logger, repo *Repo, spec FirmwareSpec) (*Firmware, error)
 	Rootfs(ctx context.Context, log *slog.Logger, repo *Repo, spec RootfsSpec) (*Rootfs, error)
 	Initrd(ctx context.Context, log *slog.Logger, r *Rootfs, spec InitrdSpec) (*Artifact, error)
 	DiskImage(ctx context.Context, log *slog.Logger, repo *Repo, r *Rootfs, spec DiskSpec) (*DiskImage, error)
@@ -85,6 +88,10 @@ func (s pipelineSteps) Kernel(ctx context.Context, l *slog.Logger, repo *Repo, s
 	return s.p.withLog(l).Kernel(ctx, repo, spec)
 }
 
+func (s pipelineSteps) Firmware(ctx context.Context, l *slog.Logger, repo *Repo, spec FirmwareSpec) (*Firmware, error) {
+	return s.p.withLog(l).Firmware(ctx, repo, spec)
+}
+
 func (s pipelineSteps) Rootfs(ctx context.Context, l *slog.Logger, repo *Repo, spec RootfsSpec) (*Rootfs, error) {
 	return s.p.withLog(l).Rootfs(ctx, repo, spec)
 }
@@ -97,13 +104,21 @@ func (s pipelineSteps) DiskImage(ctx context.Context, l *slog.Logger, repo *Repo
 	return s.p.withLog(l).DiskImage(ctx, repo, r, spec)
 }
 
+// matrixBuilt is what the jobs of a run made, in plan order.
+type matrixBuilt struct {
+	kernels  []*Kernel
+	firmware []*Firmware
+	images   []*ImageResult
+}
+
 // runJobs runs the jobs of plan with steps: the builder images first, one after the
 // other, so parallel jobs find them cached instead of each building the same one; then
-// every kernel and every image in parallel. It returns every job's result in ID
-// order, the kernels and images built (in plan order), and the failures joined.
-func runJobs(ctx context.Context, steps matrixSteps, log *slog.Logger, repo *Repo, plan MatrixPlan, spec MatrixSpec, hooks MatrixHooks) ([]JobResult, []*Kernel, []*ImageResult, error) {
+// every kernel, firmware and image in parallel. It returns every job's result in ID
+// order, what was built, and the failures joined.
+func runJobs(ctx context.Context, steps matrixSteps, log *slog.Logger, repo *Repo, plan MatrixPlan, spec MatrixSpec, hooks MatrixHooks) ([]JobResult, matrixBuilt, error) {
 	jr := newJobRunner(ctx, log, hooks)
 	kernels := make([]*Kernel, len(plan.Kernels))
+	firmware := make([]*Firmware, len(plan.Firmware))
 	images := make([]*ImageResult, len(plan.Images))
 	if jr.run(JobResult{ID: JobBuilders, Kind: JobBuilders}, func(ctx context.Context, l *slog.Logger) ([]string, error) {
 		return nil, steps.WarmBuilders(ctx, l, repo, plan)
@@ -122,6 +137,18 @@ func runJobs(ctx context.Context, steps matrixSteps, log *slog.Logger, repo *Rep
 				})
 			})
 		}
+		for i, job := range plan.Firmware {
+			wg.Go(func() {
+				jr.run(JobResult{ID: FirmwareJobID(job), Kind: JobFirmware, Arch: job.Arch.Name}, func(ctx context.Context, l *slog.Logger) ([]string, error) {
+					fw, err := steps.Firmware(ctx, l, repo, FirmwareSpec{Arch: job.Arch, Nonce: spec.Nonce})
+					if err != nil {
+						return nil, err
+					}
+					firmware[i] = fw
+					return fw.Files, nil
+				})
+			})
+		}
 		for i, job := range plan.Images {
 			wg.Go(func() { images[i] = runImage(jr, steps, repo, job, spec) })
 		}
@@ -130,23 +157,29 @@ func runJobs(ctx context.Context, steps matrixSteps, log *slog.Logger, repo *Rep
 		for _, job := range plan.Kernels {
 			jr.skip(JobResult{ID: KernelJobID(job), Kind: JobKernel, Arch: job.Arch.Name, Variant: job.Variant}, errBuildersFailed)
 		}
+		for _, job := range plan.Firmware {
+			jr.skip(JobResult{ID: FirmwareJobID(job), Kind: JobFirmware, Arch: job.Arch.Name}, errBuildersFailed)
+		}
 		for _, job := range plan.Images {
 			skipImage(jr, job, errBuildersFailed)
 		}
 	}
 	jobs, err := jr.finish()
-	return jobs, kernels, images, err
+	return jobs, matrixBuilt{kernels: kernels, firmware: firmware, images: images}, err
 }
 
-// assemble lays the built kernels and images out as dist/<version>/, with each
-// arch's root_hash.txt listing all its images.
-func (p *Pipeline) assemble(repo *Repo, kernels []*Kernel, images []*ImageResult) *dagger.Directory {
+// assemble lays the built kernels, firmware and images out as dist/<version>/, with
+// each arch's root_hash.txt listing all its images.
+func (p *Pipeline) assemble(repo *Repo, built matrixBuilt) *dagger.Directory {
 	out := p.Client.Directory()
-	for _, k := range kernels {
+	for _, k := range built.kernels {
 		out = out.WithDirectory(".", k.Dir)
 	}
+	for _, fw := range built.firmware {
+		out = out.WithDirectory(".", fw.Dir)
+	}
 	hashes := map[string]map[string]string{}
-	for _, res := range images {
+	for _, res := range built.images {
 		out = out.WithDirectory(".", res.Initrd.Dir).WithDirectory(".", res.Disk.Dir)
 		if v := res.Disk.Verity; v != nil {
 			a := res.Job.Arch.Name

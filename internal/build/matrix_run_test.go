@@ -77,6 +77,13 @@ func (f *fakeSteps) Kernel(ctx context.Context, _ *slog.Logger, _ *Repo, spec Ke
 	return &Kernel{Release: "6.12.117", ConfigID: "0123456789ab", Files: []string{spec.Arch.Name + "/vmlinux-" + spec.Variant}}, nil
 }
 
+func (f *fakeSteps) Firmware(ctx context.Context, _ *slog.Logger, _ *Repo, spec FirmwareSpec) (*Firmware, error) {
+	if err := f.step(ctx, FirmwareJobID(FirmwareJob{Arch: spec.Arch})); err != nil {
+		return nil, err
+	}
+	return &Firmware{Files: []string{spec.Arch.Name + "/" + artifact.FirmwareName(artifact.FirmwareAmdSev)}}, nil
+}
+
 func (f *fakeSteps) Rootfs(ctx context.Context, _ *slog.Logger, _ *Repo, spec RootfsSpec) (*Rootfs, error) {
 	if err := f.step(ctx, ImageJobID(JobRootfs, ImageJob{Arch: spec.Arch, Image: spec.Image})); err != nil {
 		return nil, err
@@ -106,8 +113,9 @@ func (f *fakeSteps) index(e string) int { return slices.Index(f.events, e) }
 func testPlan() MatrixPlan {
 	x86, arm := arch.MustParse("x86_64"), arch.MustParse("aarch64")
 	return MatrixPlan{
-		Kernels: []KernelJob{{Arch: x86, Variant: "default"}, {Arch: arm, Variant: "default"}},
-		Images:  []ImageJob{{Arch: x86, Image: "default"}, {Arch: arm, Image: "default"}},
+		Kernels:  []KernelJob{{Arch: x86, Variant: "default"}, {Arch: arm, Variant: "default"}},
+		Firmware: []FirmwareJob{{Arch: x86}},
+		Images:   []ImageJob{{Arch: x86, Image: "default"}, {Arch: arm, Image: "default"}},
 	}
 }
 
@@ -119,7 +127,7 @@ func statuses(jobs []JobResult) map[string]string {
 	return m
 }
 
-var allJobs = []string{"builders",
+var allJobs = []string{"builders", "firmware/x86_64",
 	"image/aarch64/default", "image/x86_64/default", "initrd/aarch64/default", "initrd/x86_64/default",
 	"kernel/aarch64/default", "kernel/x86_64/default", "rootfs/aarch64/default", "rootfs/x86_64/default"}
 
@@ -131,7 +139,8 @@ func TestRunJobsOrderAndParallelism(t *testing.T) {
 			t.Errorf("Done called twice for %s", j.ID)
 		}
 	}}
-	jobs, kernels, images, err := runJobs(context.Background(), f, slog.New(slog.DiscardHandler), nil, testPlan(), MatrixSpec{}, hooks)
+	jobs, built, err := runJobs(context.Background(), f, slog.New(slog.DiscardHandler), nil, testPlan(), MatrixSpec{}, hooks)
+	kernels, images := built.kernels, built.images
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,6 +175,9 @@ func TestRunJobsOrderAndParallelism(t *testing.T) {
 	if len(kernels) != 2 || kernels[0] == nil || kernels[1] == nil || len(images) != 2 || images[0] == nil || images[1] == nil {
 		t.Fatalf("kernels %v images %v: want every one built, in plan order", kernels, images)
 	}
+	if len(built.firmware) != 1 || built.firmware[0] == nil || built.firmware[0].Files[0] != "x86_64/ovmf-amdsev.fd" {
+		t.Fatalf("firmware %v: want x86_64's built", built.firmware)
+	}
 	if kernels[1].Files[0] != "aarch64/vmlinux-default" || images[1].Job.Arch.Name != "aarch64" {
 		t.Errorf("results out of plan order: %v, %v", kernels[1].Files, images[1].Job)
 	}
@@ -178,7 +190,7 @@ func TestRunJobsOrderAndParallelism(t *testing.T) {
 
 func TestRunJobsBuildersFailure(t *testing.T) {
 	f := &fakeSteps{fail: map[string]error{JobBuilders: errors.New("images/default.lock:12: package kmod: bad sha256")}}
-	jobs, kernels, images, err := runJobs(context.Background(), f, slog.New(slog.DiscardHandler), nil, testPlan(), MatrixSpec{}, MatrixHooks{})
+	jobs, built, err := runJobs(context.Background(), f, slog.New(slog.DiscardHandler), nil, testPlan(), MatrixSpec{}, MatrixHooks{})
 	var je *JobError
 	if !errors.As(err, &je) || je.ID != JobBuilders || !strings.Contains(err.Error(), "package kmod") {
 		t.Fatalf("error %v: want the builders job's", err)
@@ -195,14 +207,14 @@ func TestRunJobsBuildersFailure(t *testing.T) {
 	if len(f.events) != 2 {
 		t.Errorf("steps ran after the builders failed: %v", f.events)
 	}
-	if kernels[0] != nil || images[0] != nil {
+	if built.kernels[0] != nil || built.images[0] != nil || built.firmware[0] != nil {
 		t.Error("results returned for jobs that never ran")
 	}
 }
 
 func TestRunJobsFirstFailureStopsTheRest(t *testing.T) {
 	f := &fakeSteps{fail: map[string]error{"rootfs/x86_64/default": errors.New("package foo is not in Debian")}, blockKernels: true}
-	jobs, _, _, err := runJobs(context.Background(), f, slog.New(slog.DiscardHandler), nil, testPlan(), MatrixSpec{}, MatrixHooks{})
+	jobs, _, err := runJobs(context.Background(), f, slog.New(slog.DiscardHandler), nil, testPlan(), MatrixSpec{}, MatrixHooks{})
 	var je *JobError
 	if !errors.As(err, &je) || je.ID != "rootfs/x86_64/default" {
 		t.Fatalf("error %v: want only the rootfs job's (the jobs it stopped are not failures)", err)

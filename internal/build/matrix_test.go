@@ -1,6 +1,8 @@
 package build
 
 import (
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -90,5 +92,48 @@ func TestKernelVariantArg(t *testing.T) {
 		if got := KernelVariantArg(arg); got != want {
 			t.Errorf("KernelVariantArg(%q) = %q, want %q", arg, got, want)
 		}
+	}
+}
+
+// A measured target adds one firmware job for its arch, however many measured
+// targets the arch has; images-only builds leave firmware out with the kernels.
+func TestPlanMatrixFirmware(t *testing.T) {
+	data, err := os.ReadFile("testdata/toolchain.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := strings.Replace(string(data), `maintainers: ["@guestforge/coco"]}`, `maintainers: ["@guestforge/coco"], measure: {tdx_page_orders: [per-page]}}`, 1)
+	src = strings.Replace(src, `status: experimental`, `status: experimental, measure: {tdx_page_orders: [per-page]}`, 1)
+	src += `firmware:
+  edk2: {version: "2025.02", url: "http://deb.debian.org/debian/pool/main/e/edk2/edk2_2025.02.orig.tar.xz", sha256: "b63b6053d6d89c74d9291f9e96fde1584be99e6fb9c169ba9511505129d6b049", feed: edk2}
+`
+	tc, err := manifest.Parse("toolchain.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		spec MatrixSpec
+		want []string
+	}{
+		{MatrixSpec{AsOf: day}, []string{"firmware/x86_64"}},
+		{MatrixSpec{AsOf: day, KernelVariant: "test"}, []string{"firmware/x86_64"}},
+		{MatrixSpec{AsOf: day, Arches: []string{"aarch64"}}, nil},
+		{MatrixSpec{AsOf: day, NoKernel: true}, nil},
+	} {
+		p, err := PlanMatrix(tc, c.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, j := range p.Firmware {
+			got = append(got, FirmwareJobID(j))
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%+v: firmware jobs %v, want %v", c.spec, got, c.want)
+		}
+	}
+	if p, _ := PlanMatrix(loadToolchain(t), MatrixSpec{AsOf: day}); len(p.Firmware) != 0 {
+		t.Errorf("no measured target, firmware jobs %v", p.Firmware)
 	}
 }

@@ -34,31 +34,6 @@ type Spec struct {
 // Target is the target s describes.
 func (s Spec) Target() Target { return Target{Arch: s.Arch.Name, Variant: s.Variant} }
 
-// Platform is the firmware one TEE boots: the artifact's edk2 platform
-// word (ovmf-<platform>.fd) and the edk2 platform description it is
-// built from.
-type Platform struct {
-	TEE, Firmware, DSC string
-}
-
-// platforms are the firmware builds the measurement code reads. SEV-SNP
-// measured direct boot needs AmdSev's SEV hashes table (internal/snpmeasure);
-// TDX needs a TDVF, which IntelTdx is.
-var platforms = []Platform{
-	{arch.TEESNP, artifact.FirmwareAmdSev, "OvmfPkg/AmdSev/AmdSevX64.dsc"},
-	{arch.TEETDX, artifact.FirmwareIntelTdx, "OvmfPkg/IntelTdx/IntelTdxX64.dsc"},
-}
-
-// PlatformOf is the firmware tee boots.
-func PlatformOf(tee string) (Platform, bool) {
-	for _, p := range platforms {
-		if p.TEE == tee {
-			return p, true
-		}
-	}
-	return Platform{}, false
-}
-
 // Kata is the configuration the command line is computed from: Kata's
 // shipped defaults (configuration-qemu-snp.toml, -tdx.toml) for a
 // confidential initrd guest.
@@ -154,14 +129,14 @@ func firmware(t *dist.Tree, ad dist.ArchDir, m Matrix) (Inputs, []Firmware, erro
 	var in Inputs
 	var out []Firmware
 	for _, tee := range m.TEEs() {
-		p, ok := PlatformOf(tee)
+		p, ok := artifact.FirmwareFor(tee)
 		if !ok {
 			return in, nil, fmt.Errorf("no firmware is known for %s", tee)
 		}
-		rel, ok := ad.FirmwareOf(p.Firmware)
+		rel, ok := ad.FirmwareOf(p.Platform)
 		if !ok {
 			return in, nil, fmt.Errorf("%s is missing: %s values are computed from the firmware the guest boots; build edk2's %s and place it there before attest, or drop %s from the target's measure: in toolchain.yaml",
-				path.Join(ad.Arch.Name, artifact.FirmwareName(p.Firmware)), tee, p.DSC, tee)
+				path.Join(ad.Arch.Name, artifact.FirmwareName(p.Platform)), tee, p.DSC, tee)
 		}
 		data, err := read(t, rel, snpmeasure.MaxFirmwareSize, "firmware")
 		if err != nil {
