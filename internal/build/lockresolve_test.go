@@ -90,7 +90,7 @@ func TestLockNamesChecked(t *testing.T) {
 		{LockRequest{Images: []string{"default"}, Builders: []string{"seed", "kernel"}}, ""},
 		{LockRequest{Images: []string{"nosuch"}}, "--image nosuch: no target of ../../toolchain.yaml lists that image (images: [default systemd])"},
 		{LockRequest{Images: []string{"systemd"}}, "--image systemd: stat " + filepath.Join(root, "images", "systemd.yaml")},
-		{LockRequest{Builders: []string{"nosuch"}}, "--builder nosuch: ../../toolchain.yaml has no builders.nosuch (builders: [image kernel rootfs], and seed)"},
+		{LockRequest{Builders: []string{"nosuch"}}, "--builder nosuch: ../../toolchain.yaml has no builders.nosuch (builders: [firmware image kernel rootfs], and seed)"},
 	} {
 		c.req.Root = root
 		err := checkLockNames(tc, c.req)
