@@ -41,6 +41,7 @@ const (
 	// to CheckSum.
 	optSizeOfHeaders = 60
 	optCheckSum      = 64
+	optSubsystem     = 68
 	dirSecurity      = 4 // IMAGE_DIRECTORY_ENTRY_SECURITY
 )
 
@@ -62,6 +63,10 @@ func bad(field, format string, args ...any) error {
 // Layout is what the digest walks: the byte ranges hashed, in order.
 type Layout struct {
 	PE32Plus bool
+	// Machine is FileHeader.Machine (0x8664 for x86-64) and Subsystem
+	// OptionalHeader.Subsystem (10 for an EFI application): firmware picks
+	// the loader and the measurement's event type from them.
+	Machine, Subsystem uint16
 	// Ranges are [start, end) file offsets, in the order they are hashed.
 	Ranges [][2]int
 }
@@ -95,7 +100,7 @@ func Parse(data []byte) (*Layout, error) {
 	if opt+2 > n || optSize < 2 {
 		return nil, bad("FileHeader.SizeOfOptionalHeader", "%d bytes leaves no room for the optional header's Magic", optSize)
 	}
-	var l Layout
+	l := Layout{Machine: binary.LittleEndian.Uint16(data[coff:])}
 	var numDirsAt, dirsAt int
 	switch magic := binary.LittleEndian.Uint16(data[opt:]); magic {
 	case magicPE32:
@@ -113,6 +118,7 @@ func Parse(data []byte) (*Layout, error) {
 	if optEnd > n {
 		return nil, bad("FileHeader.SizeOfOptionalHeader", "%d bytes runs past the end of the file", optSize)
 	}
+	l.Subsystem = binary.LittleEndian.Uint16(data[opt+optSubsystem:])
 	numDirs := uint64(binary.LittleEndian.Uint32(data[numDirsAt:]))
 	if numDirs > uint64(optEnd-dirsAt)/8 {
 		return nil, bad("OptionalHeader.NumberOfRvaAndSizes", "%d directories do not fit in the %d-byte optional header", numDirs, optSize)

@@ -120,7 +120,7 @@ func TestLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := [][2]int{{0, 0x98}, {0x9c, 0xe8}, {0xf0, 0x200}, {0x200, 0x400}, {0x400, 0x600}, {0x600, 0x700}}
-	if !l.PE32Plus || len(l.Ranges) != len(want) {
+	if !l.PE32Plus || l.Machine != 0x8664 || l.Subsystem != 10 || len(l.Ranges) != len(want) {
 		t.Fatalf("layout %+v, want PE32+ and %x", l, want)
 	}
 	for i := range want {
