@@ -55,8 +55,8 @@ type Inputs struct {
 }
 
 // Measure computes the value of every point of m for in: SEV-SNP launch
-// digests sorted by vCPUs, CPU type and guest features, TDX MRTDs sorted by
-// page order.
+// digests sorted by vCPUs, CPU type and guest features, TDX values (MRTD,
+// RTMR[1], RTMR[2]) sorted by page order.
 func Measure(in Inputs, m Matrix) ([]SNPValue, []TDXValue, error) {
 	if err := m.check(); err != nil {
 		return nil, nil, err
@@ -76,13 +76,20 @@ func Measure(in Inputs, m Matrix) ([]SNPValue, []TDXValue, error) {
 		if in.TDXFirmware == nil {
 			return nil, nil, errors.New("TDX values need the OvmfPkg/IntelTdx firmware")
 		}
+		// The RTMRs are the same for every page order: the host's order
+		// enters MRTD only.
+		r, err := tdxmeasure.MeasureDirectBoot(tdxmeasure.DirectBoot{Kernel: in.Kernel, Initrd: in.Initrd, Cmdline: in.Cmdline})
+		if err != nil {
+			return nil, nil, fmt.Errorf("TDX RTMRs: %w", err)
+		}
 		for _, name := range m.TDXPageOrders {
 			order, err := tdxmeasure.ParsePageOrder(name)
 			if err != nil {
 				return nil, nil, err
 			}
 			d := tdxmeasure.MRTD(in.TDXFirmware, order)
-			tdx = append(tdx, TDXValue{PageOrder: order.String(), MRTD: hex.EncodeToString(d[:])})
+			tdx = append(tdx, TDXValue{PageOrder: order.String(), MRTD: hex.EncodeToString(d[:]),
+				RTMR1: r.RTMR1, RTMR2: r.RTMR2, Assumptions: TDXAssumptions(order.String())})
 		}
 		slices.SortFunc(tdx, func(a, b TDXValue) int { return cmp.Compare(a.PageOrder, b.PageOrder) })
 	}
