@@ -75,8 +75,8 @@ order the host adds pages in: per-page is upstream KVM (Linux 6.16+) with QEMU 1
 With --ovmf alone it prints MRTD in lowercase hex on one line. With --kernel (and --append,
 and --initrd if QEMU gets one) it also computes RTMR[1] (the kernel's Authenticode SHA-384 and
 TDVF's boot events) and RTMR[2] (the command line and the initrd, measured by the kernel's EFI
-stub), for QEMU direct boot (-kernel, -initrd, -append) with edk2 2025.02's IntelTdx TDVF and
-QEMU 10.2 or later, and prints one "name value" line each:
+stub), for QEMU 10.1+ direct boot (-kernel, -initrd, -append) with edk2 2025.02's IntelTdx
+TDVF, and prints one "name value" line each:
 
   mrtd <hex>
   rtmr1 <hex>

@@ -236,7 +236,7 @@ func TestVerifyNamesTheFirstDifference(t *testing.T) {
 			"launches[image=default].tdx[pageOrder=per-page].mrtd", nil},
 		{"an RTMR", func(t *testing.T, tr *dist.Tree) { edit(t, tr, `"rtmr2": "`, `"rtmr2": "0`, 1) },
 			"launches[image=default].tdx[pageOrder=per-page].rtmr2", nil},
-		{"the assumptions", func(t *testing.T, tr *dist.Tree) { edit(t, tr, `QEMU >= 10.2`, `QEMU >= 9.2`, 1) },
+		{"the assumptions", func(t *testing.T, tr *dist.Tree) { edit(t, tr, `QEMU >= 10.1`, `QEMU >= 9.2`, 1) },
 			"launches[image=default].tdx[pageOrder=per-page].assumptions", nil},
 		{"the Kata configuration", func(t *testing.T, tr *dist.Tree) { edit(t, tr, `"enable_debug": false`, `"enable_debug": true`, 1) },
 			"launches[image=default].kata.enable_debug", nil},

@@ -141,10 +141,10 @@ func TDXAssumptions(pageOrder string) string {
 	if pageOrder != "per-page" {
 		host = "host adds all of a TDVF section's pages before it extends them (pre-upstream TDX hosts)"
 	}
-	return "mrtd: " + host + ". rtmr1, rtmr2: QEMU >= 10.2 direct boot (-kernel, -initrd, -append; no -shim, " +
-		"kernel setup header not patched), edk2 2025.02 OvmfPkg/IntelTdx TDVF, an EFI-stub Linux kernel that " +
-		"measures through the CC measurement protocol (6.9 or later), no PCI option ROM run by the firmware. " +
-		"vCPU count and memory size enter none of the three; RTMR[0] is not given"
+	return "mrtd: " + host + ". rtmr1, rtmr2: QEMU >= 10.1 direct boot with -kernel, -initrd, -append and no -shim or -dtb " +
+		"(QEMU hands over the kernel file unchanged as etc/boot/kernel), edk2 2025.02 OvmfPkg/IntelTdx TDVF, " +
+		"a kernel whose EFI stub measures through the CC measurement protocol (Linux 6.12's does), " +
+		"no PCI option ROM run by the firmware. vCPU count and memory size enter none of the three; RTMR[0] is not given"
 }
 
 // The keys that name a list element in a path (Mismatch.Field), so a
