@@ -52,6 +52,9 @@ type Inputs struct {
 	Kernel      []byte
 	Initrd      []byte
 	Cmdline     string
+	// KernelName is the kernel's tree path, for errors: a kernel TDX cannot
+	// measure (no EFI stub) must be named where attest fails.
+	KernelName string
 }
 
 // Measure computes the value of every point of m for in: SEV-SNP launch
@@ -80,6 +83,9 @@ func Measure(in Inputs, m Matrix) ([]SNPValue, []TDXValue, error) {
 		// enters MRTD only.
 		r, err := tdxmeasure.MeasureDirectBoot(tdxmeasure.DirectBoot{Kernel: in.Kernel, Initrd: in.Initrd, Cmdline: in.Cmdline})
 		if err != nil {
+			if in.KernelName != "" {
+				return nil, nil, fmt.Errorf("TDX RTMRs of %s: %w", in.KernelName, err)
+			}
 			return nil, nil, fmt.Errorf("TDX RTMRs: %w", err)
 		}
 		for _, name := range m.TDXPageOrders {

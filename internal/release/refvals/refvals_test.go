@@ -374,3 +374,22 @@ func flipByte(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 }
+
+// A kernel without the EFI stub (guestforge's default variant today) has no
+// RTMR[1]: attest fails, names the kernel and says what to build, and
+// writes nothing.
+func TestWriteRefusesAKernelWithoutEFIStub(t *testing.T) {
+	tr := tree(t)
+	if err := os.WriteFile(tr.Path(disttest.BootImage(x86)), bytes.Repeat([]byte{0xff}, 4096), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Write(tr, []Spec{spec()})
+	want := "reference values of x86_64/confidential: image default: TDX RTMRs of " + disttest.BootImage(x86) +
+		": kernel: it has no EFI stub (no PE/COFF header)"
+	if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "CONFIG_EFI_STUB=y") {
+		t.Fatalf("got %v\nwant %s…", err, want)
+	}
+	if open(t, tr.Root).Has(rvFile) {
+		t.Error("a failed write left a file")
+	}
+}
