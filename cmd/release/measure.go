@@ -64,31 +64,47 @@ It agrees with virtee/sev-snp-measure --mode snp on the same inputs (docs/refere
 func newMeasureTDXCmd() *cobra.Command {
 	var in tdxmeasure.Files
 	cmd := &cobra.Command{
-		Use:   "tdx --ovmf F [--page-order per-page|two-pass]",
-		Short: "Print the Intel TDX MRTD (hex SHA-384) of a TDVF firmware image",
+		Use:   "tdx --ovmf F [--page-order per-page|two-pass] [--kernel K [--initrd I] --append S]",
+		Short: "Print the Intel TDX MRTD of a TDVF image, and RTMR[1] and RTMR[2] of a direct kernel boot",
 		Long: `Computes what the TDX module holds in MRTD when QEMU launches a TD from this TDVF:
 every section of the firmware's TDX metadata added page by page (TDH.MEM.PAGE.ADD), and the
 bytes of the sections marked MR_EXTEND extended 256 bytes at a time (TDH.MR.EXTEND).
 MRTD does not depend on the vCPU count, the memory size or the kernel. It does depend on the
 order the host adds pages in: per-page is upstream KVM (Linux 6.16+) with QEMU 10.1+.
-RTMR[1] and RTMR[2] (--kernel, --initrd, --append) are not computed yet; giving them is an
-error that says why (docs/reference-values.md, TDX).`,
+
+With --ovmf alone it prints MRTD in lowercase hex on one line. With --kernel (and --append,
+and --initrd if QEMU gets one) it also computes RTMR[1] (the kernel's Authenticode SHA-384 and
+TDVF's boot events) and RTMR[2] (the command line and the initrd, measured by the kernel's EFI
+stub), for QEMU 10.1+ direct boot (-kernel, -initrd, -append) with edk2 2025.02's IntelTdx
+TDVF, and prints one "name value" line each:
+
+  mrtd <hex>
+  rtmr1 <hex>
+  rtmr2 <hex>
+
+RTMR[0] is not computed (docs/reference-values.md, TDX).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			mrtd, err := tdxmeasure.MRTDFiles(in)
+			in.AppendSet = cmd.Flags().Changed("append")
+			v, err := tdxmeasure.MeasureFiles(in)
 			if err != nil {
 				return badInput(err)
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), mrtd)
+			w := cmd.OutOrStdout()
+			if v.RTMRs == nil {
+				fmt.Fprintln(w, v.MRTD) // the one-line form scripts already read
+				return nil
+			}
+			fmt.Fprintf(w, "mrtd %s\nrtmr1 %s\nrtmr2 %s\n", v.MRTD, v.RTMRs.RTMR1, v.RTMRs.RTMR2)
 			return nil
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&in.OVMF, "ovmf", "", "the TDVF image (edk2 OvmfPkg/IntelTdx/IntelTdxX64.dsc, or an OvmfPkgX64.dsc build with TDX metadata)")
 	fl.StringVar(&in.PageOrder, "page-order", "per-page", "how the host adds pages: per-page (upstream KVM, Linux 6.16+) or two-pass (older out-of-tree TDX hosts)")
-	fl.StringVar(&in.Kernel, "kernel", "", "the kernel QEMU boots directly (-kernel); RTMR[1] is not computed yet, so this is refused")
-	fl.StringVar(&in.Initrd, "initrd", "", "the initrd (-initrd); RTMR[2] is not computed yet, so this is refused")
-	fl.StringVar(&in.Append, "append", "", "the kernel command line (-append); RTMR[2] is not computed yet, so this is refused")
+	fl.StringVar(&in.Kernel, "kernel", "", "the EFI-stub bzImage QEMU boots directly (-kernel); gives RTMR[1]")
+	fl.StringVar(&in.Initrd, "initrd", "", "the initrd (-initrd); needs --kernel; goes into RTMR[2]")
+	fl.StringVar(&in.Append, "append", "", "the kernel command line exactly as passed to -append (\"\" for none); needs --kernel; goes into RTMR[2]")
 	_ = cmd.MarkFlagRequired("ovmf")
 	return cmd
 }

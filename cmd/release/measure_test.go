@@ -60,12 +60,24 @@ func TestMeasureSNP(t *testing.T) {
 // internal/tdxmeasure holds the vectors and their provenance.
 func TestMeasureTDX(t *testing.T) {
 	ovmf := "../../internal/tdxmeasure/testdata/synthetic_tdvf.bin"
+	kernel := "../../internal/authenticode/testdata/synthetic.efi"
+	initrd := "../../internal/tdxmeasure/testdata/tiny_initrd"
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{nil, "205d3f16bf2fac0a1ab43630a219125ce851a1f0cf6b7d8b87326732cae7c752a5c541683d0706e3ad8e1b7fd7fb1e65\n"},
 		{[]string{"--page-order", "two-pass"}, "5e8cf02cadee8e922d0d01c38215fdaea117c8b4185da8320343eb61d372d4fcd45911a4d401c59fb662e81de6b32f60\n"},
+		// The direct-boot vector of internal/tdxmeasure (vectors_test.go).
+		{[]string{"--kernel", kernel, "--initrd", initrd, "--append", "console=hvc0 quiet"},
+			"mrtd 205d3f16bf2fac0a1ab43630a219125ce851a1f0cf6b7d8b87326732cae7c752a5c541683d0706e3ad8e1b7fd7fb1e65\n" +
+				"rtmr1 000e131634f84c3262434701369c4b9953ed3e13070d564bd132219ff5e6cb5733552b6bb8de58e79a9a5922588fb629\n" +
+				"rtmr2 9e4b6fbd00b145d84fcc7067afaca23eac19913be17a2a8b9c3dfaf556e3c683ad12e386f5a93327333e9b6fc20838fb\n"},
+		// No -append and no -initrd: nothing reaches RTMR[2].
+		{[]string{"--kernel", kernel, "--append", ""},
+			"mrtd 205d3f16bf2fac0a1ab43630a219125ce851a1f0cf6b7d8b87326732cae7c752a5c541683d0706e3ad8e1b7fd7fb1e65\n" +
+				"rtmr1 000e131634f84c3262434701369c4b9953ed3e13070d564bd132219ff5e6cb5733552b6bb8de58e79a9a5922588fb629\n" +
+				"rtmr2 000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000\n"},
 	} {
 		out, code := runMeasure(t, append([]string{"tdx", "--ovmf", ovmf}, tc.args...)...)
 		if code != 0 || out != tc.want {
@@ -76,8 +88,10 @@ func TestMeasureTDX(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--ovmf", ovmf, "--kernel", ovmf}, "RTMR[1] and RTMR[2] (kernel, initrd, command line) are not computed yet"},
-		{[]string{"--ovmf", ovmf, "--append", "console=hvc0"}, "drop --kernel, --initrd and --append to get MRTD"},
+		{[]string{"--ovmf", ovmf, "--kernel", kernel}, "--kernel needs --append"},
+		{[]string{"--ovmf", ovmf, "--kernel", ovmf, "--append", ""}, "it has no EFI stub"},
+		{[]string{"--ovmf", ovmf, "--append", "console=hvc0"}, "pass --kernel too"},
+		{[]string{"--ovmf", ovmf, "--kernel", kernel, "--append", "quiet\u00e9"}, "must be ASCII"},
 		{[]string{"--ovmf", ovmf, "--page-order", "batched"}, "pass per-page"},
 		{[]string{"--ovmf", "../../internal/snpmeasure/testdata/ovmf_OvmfX64_suffix.bin"}, "but the image is only 4096 bytes"},
 	} {

@@ -12,38 +12,65 @@ import (
 type Files struct {
 	OVMF      string // path of the TDVF image
 	PageOrder string // per-page (the default) or two-pass
-	// Kernel, Initrd and Append are the direct-boot inputs. RTMR[1] and
-	// RTMR[2] are not computed yet (ErrRTMRNotComputed), so giving any of
-	// them is an error rather than a value that leaves them out silently.
+	// Kernel, Initrd and Append are the direct-boot inputs, as QEMU gets
+	// them with -kernel, -initrd and -append. AppendSet says Append was
+	// given: an empty command line is a valid input, a forgotten one is not.
 	Kernel, Initrd, Append string
+	AppendSet              bool
 }
 
-// ErrRTMRNotComputed is returned when direct-boot inputs are given: the
-// runtime registers are not derived here yet, and a reference value that
-// silently ignored the kernel would look like it covered it.
-var ErrRTMRNotComputed = errors.New("RTMR[1] and RTMR[2] (kernel, initrd, command line) are not computed yet: " +
-	"no upstream vector pins the events TDVF and the kernel's EFI stub extend for them " +
-	"(docs/reference-values.md, TDX, \"What is not covered\"); drop --kernel, --initrd and --append to get MRTD, " +
-	"and take the RTMRs from a trusted boot's event log (CCEL) meanwhile")
+// Values are the registers the inputs determine, in lowercase hex. RTMRs
+// is nil unless a kernel was given.
+type Values struct {
+	MRTD  string
+	RTMRs *RTMRs
+}
 
-// MRTDFiles reads the firmware (under MaxFirmwareSize) and returns its MRTD
-// in lowercase hex.
-func MRTDFiles(in Files) (string, error) {
-	if in.Kernel != "" || in.Initrd != "" || in.Append != "" {
-		return "", ErrRTMRNotComputed
+// MeasureFiles reads the firmware (under MaxFirmwareSize) and, for a
+// direct boot, the kernel, initrd and command line, and computes MRTD and
+// RTMR[1] and RTMR[2].
+func MeasureFiles(in Files) (Values, error) {
+	switch {
+	case in.Kernel == "" && (in.Initrd != "" || in.AppendSet):
+		return Values{}, errors.New("--initrd and --append describe a direct kernel boot: pass --kernel too, or drop them to get MRTD alone")
+	case in.Kernel != "" && !in.AppendSet:
+		return Values{}, errors.New("--kernel needs --append: pass the command line exactly as QEMU gets it with -append " +
+			"(Kata's, in reference-values-<variant>.json's cmdline), or --append \"\" if QEMU gets none; it goes into RTMR[2]")
 	}
 	order, err := ParsePageOrder(in.PageOrder)
 	if err != nil {
-		return "", err
+		return Values{}, err
 	}
 	data, err := boundedio.ReadFileLimit(in.OVMF, MaxFirmwareSize, "firmware")
 	if err != nil {
-		return "", err
+		return Values{}, err
 	}
 	f, err := ParseFirmware(data)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", in.OVMF, err)
+		return Values{}, fmt.Errorf("%s: %w", in.OVMF, err)
 	}
 	d := MRTD(f, order)
-	return hex.EncodeToString(d[:]), nil
+	v := Values{MRTD: hex.EncodeToString(d[:])}
+	if in.Kernel == "" {
+		return v, nil
+	}
+	b := DirectBoot{Cmdline: in.Append}
+	if b.Kernel, err = boundedio.ReadFileLimit(in.Kernel, MaxKernelSize, "a kernel"); err != nil {
+		return Values{}, err
+	}
+	if in.Initrd != "" {
+		if b.Initrd, err = boundedio.ReadFileLimit(in.Initrd, MaxInitrdSize, "an initrd"); err != nil {
+			return Values{}, err
+		}
+	}
+	r, err := MeasureDirectBoot(b)
+	if err != nil {
+		var be *BootError
+		if errors.As(err, &be) && be.Input == "kernel" {
+			return Values{}, fmt.Errorf("%s: %w", in.Kernel, err)
+		}
+		return Values{}, err
+	}
+	v.RTMRs = &r
+	return v, nil
 }

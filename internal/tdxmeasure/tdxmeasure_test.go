@@ -249,24 +249,3 @@ func TestParseFirmwareErrors(t *testing.T) {
 		}
 	}
 }
-
-func TestMRTDFiles(t *testing.T) {
-	path := filepath.Join("testdata", "synthetic_tdvf.bin")
-	got, err := MRTDFiles(Files{OVMF: path})
-	if err != nil || got != synthPerPage {
-		t.Errorf("got %q, %v; want %s", got, err, synthPerPage)
-	}
-	got, err = MRTDFiles(Files{OVMF: path, PageOrder: "Two-Pass"})
-	if err != nil || got != synthTwoPass {
-		t.Errorf("two-pass: got %q, %v; want %s", got, err, synthTwoPass)
-	}
-	if _, err := MRTDFiles(Files{OVMF: path, Kernel: path}); !errors.Is(err, ErrRTMRNotComputed) {
-		t.Errorf("with a kernel: got %v, want ErrRTMRNotComputed", err)
-	}
-	if _, err := MRTDFiles(Files{OVMF: path, PageOrder: "batched"}); err == nil || !strings.Contains(err.Error(), "pass per-page") {
-		t.Errorf("bad order: got %v", err)
-	}
-	if _, err := MRTDFiles(Files{OVMF: "testdata"}); err == nil || !strings.Contains(err.Error(), "testdata") {
-		t.Errorf("a directory: got %v", err)
-	}
-}

@@ -237,6 +237,10 @@ func generateTB(t testing.TB, parent string) {
 var (
 	SNPFirmwareFixture = fixture("snpmeasure", "ovmf_AmdSev_suffix.bin")
 	TDXFirmwareFixture = fixture("tdxmeasure", "synthetic_tdvf.bin")
+	// EFIKernelFixture stands for a confidential kernel, which has the EFI
+	// stub: TDX RTMR[1] is its Authenticode digest, so the plain bytes of
+	// Build's boot image cannot be measured for TDX.
+	EFIKernelFixture = fixture("authenticode", "synthetic.efi")
 )
 
 // fixture is a file of internal/<pkg>/testdata, wherever the test that
@@ -247,9 +251,13 @@ func fixture(pkg, name string) string {
 }
 
 // AddFirmware puts the fixture firmware into root's x86_64 directory as
-// ovmf-amdsev.fd and ovmf-inteltdx.fd, as a confidential build leaves them.
+// ovmf-amdsev.fd and ovmf-inteltdx.fd, and EFIKernelFixture in place of
+// its boot image, as a confidential build leaves them.
 func AddFirmware(t testing.TB, root string) {
 	t.Helper()
+	k, err := os.ReadFile(EFIKernelFixture)
+	must(t, err)
+	write(t, filepath.Join(root, BootImage(arch.MustParse("x86_64"))), k)
 	for name, src := range map[string]string{
 		artifact.FirmwareName(artifact.FirmwareAmdSev):   SNPFirmwareFixture,
 		artifact.FirmwareName(artifact.FirmwareIntelTdx): TDXFirmwareFixture,

@@ -228,21 +228,25 @@ func TestReferenceValuesInNotes(t *testing.T) {
 	for _, want := range []string{
 		"| reference-values-confidential.json | x86_64 |",
 		"## Reference values\n",
-		"### x86_64/confidential\n\n`x86_64/reference-values-confidential.json` (schema 1): kernel `vmlinuz-6.12.117-3f2a9c1d`, snp firmware `ovmf-amdsev.fd` (OvmfPkg/AmdSev/AmdSevX64.dsc), tdx firmware `ovmf-inteltdx.fd` (OvmfPkg/IntelTdx/IntelTdxX64.dsc).",
+		"### x86_64/confidential\n\n`x86_64/reference-values-confidential.json` (schema 2): kernel `vmlinuz-6.12.117-3f2a9c1d`, snp firmware `ovmf-amdsev.fd` (OvmfPkg/AmdSev/AmdSevX64.dsc), tdx firmware `ovmf-inteltdx.fd` (OvmfPkg/IntelTdx/IntelTdxX64.dsc).",
 		"Image `default`, booted from `initrd-default.img`",
 		"console=hvc0 console=hvc1 quiet panic=1 selinux=0 scsi_mod.scan=none\n```",
-		"| 1 | EPYC-v4 | 0x1 | `8618a504d8dabf93483de8b37d84b100b7845be8d92f79094b0505dffba34b3e861ff9b0a3c76fe9a95c8e932104caab` |",
-		// The synthetic TDVF's per-page MRTD (internal/tdxmeasure's vector).
-		"| per-page | `205d3f16bf2fac0a1ab43630a219125ce851a1f0cf6b7d8b87326732cae7c752a5c541683d0706e3ad8e1b7fd7fb1e65` |",
+		"| 1 | EPYC-v4 | 0x1 | `7cfd3782f5fffd0f612b93d45da14ad50f1a706321e32f15a81c19025af6cbe2e24c538d204a52008981eaf25177633b` |",
+		// The synthetic TDVF's per-page MRTD and the EFI kernel fixture's
+		// RTMR[1] (internal/tdxmeasure's vectors), and refvals' golden RTMR[2].
+		"| per-page | `205d3f16bf2fac0a1ab43630a219125ce851a1f0cf6b7d8b87326732cae7c752a5c541683d0706e3ad8e1b7fd7fb1e65` | " +
+			"`000e131634f84c3262434701369c4b9953ed3e13070d564bd132219ff5e6cb5733552b6bb8de58e79a9a5922588fb629` | " +
+			"`ba37450c1caed70fb25853cd77cb6552f69e4fcfe1545db7c351389ad4dfe23c99206b3db198cef1d7ce19cc14ff9bcd` |",
+		"TDX per-page assumes: mrtd: host adds TDVF pages one at a time",
 	} {
 		if !bytes.Contains(md, []byte(want)) {
 			t.Errorf("notes lack %q:\n%s", want, md)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(root, "x86_64/reference-values-confidential.json"), bytes.Replace(rv, []byte(`"schemaVersion": 1`), []byte(`"schemaVersion": 2`), 1), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(root, "x86_64/reference-values-confidential.json"), bytes.Replace(rv, []byte(`"schemaVersion": 2`), []byte(`"schemaVersion": 1`), 1), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := notes.Artifacts(root); err == nil || !strings.Contains(err.Error(), "x86_64/reference-values-confidential.json: schema version 2") {
+	if _, err := notes.Artifacts(root); err == nil || !strings.Contains(err.Error(), "x86_64/reference-values-confidential.json: schema version 1") {
 		t.Fatalf("a file of another schema: %v", err)
 	}
 }

@@ -36,9 +36,14 @@ func writeReferenceValues(b *bytes.Buffer, in Input) {
 				b.WriteString("\n")
 			}
 			if len(l.TDX) > 0 {
-				b.WriteString("| TDX page order | MRTD |\n| --- | --- |\n")
+				b.WriteString("| TDX page order | MRTD | RTMR[1] | RTMR[2] |\n| --- | --- | --- | --- |\n")
 				for _, v := range l.TDX {
-					fmt.Fprintf(b, "| %s | `%s` |\n", v.PageOrder, v.MRTD)
+					fmt.Fprintf(b, "| %s | `%s` | `%s` | `%s` |\n", v.PageOrder, v.MRTD, v.RTMR1, v.RTMR2)
+				}
+				// The assumptions go with the values: a TD launched
+				// otherwise gives other registers.
+				for _, v := range l.TDX {
+					fmt.Fprintf(b, "\nTDX %s assumes: %s.\n", v.PageOrder, v.Assumptions)
 				}
 				b.WriteString("\n")
 			}

@@ -82,7 +82,7 @@ func generate(t *dist.Tree, s Spec) (*Document, error) {
 	if in, d.Firmware, err = firmware(t, ad, s.Matrix); err != nil {
 		return nil, err
 	}
-	in.Kernel = kernel
+	in.Kernel, in.KernelName = kernel, s.Kernel
 	k := Kata()
 	if in.Cmdline, err = k.Cmdline(s.Arch); err != nil {
 		return nil, err

@@ -52,11 +52,14 @@ type Inputs struct {
 	Kernel      []byte
 	Initrd      []byte
 	Cmdline     string
+	// KernelName is the kernel's tree path, for errors: a kernel TDX cannot
+	// measure (no EFI stub) must be named where attest fails.
+	KernelName string
 }
 
 // Measure computes the value of every point of m for in: SEV-SNP launch
-// digests sorted by vCPUs, CPU type and guest features, TDX MRTDs sorted by
-// page order.
+// digests sorted by vCPUs, CPU type and guest features, TDX values (MRTD,
+// RTMR[1], RTMR[2]) sorted by page order.
 func Measure(in Inputs, m Matrix) ([]SNPValue, []TDXValue, error) {
 	if err := m.check(); err != nil {
 		return nil, nil, err
@@ -76,13 +79,23 @@ func Measure(in Inputs, m Matrix) ([]SNPValue, []TDXValue, error) {
 		if in.TDXFirmware == nil {
 			return nil, nil, errors.New("TDX values need the OvmfPkg/IntelTdx firmware")
 		}
+		// The RTMRs are the same for every page order: the host's order
+		// enters MRTD only.
+		r, err := tdxmeasure.MeasureDirectBoot(tdxmeasure.DirectBoot{Kernel: in.Kernel, Initrd: in.Initrd, Cmdline: in.Cmdline})
+		if err != nil {
+			if in.KernelName != "" {
+				return nil, nil, fmt.Errorf("TDX RTMRs of %s: %w", in.KernelName, err)
+			}
+			return nil, nil, fmt.Errorf("TDX RTMRs: %w", err)
+		}
 		for _, name := range m.TDXPageOrders {
 			order, err := tdxmeasure.ParsePageOrder(name)
 			if err != nil {
 				return nil, nil, err
 			}
 			d := tdxmeasure.MRTD(in.TDXFirmware, order)
-			tdx = append(tdx, TDXValue{PageOrder: order.String(), MRTD: hex.EncodeToString(d[:])})
+			tdx = append(tdx, TDXValue{PageOrder: order.String(), MRTD: hex.EncodeToString(d[:]),
+				RTMR1: r.RTMR1, RTMR2: r.RTMR2, Assumptions: TDXAssumptions(order.String())})
 		}
 		slices.SortFunc(tdx, func(a, b TDXValue) int { return cmp.Compare(a.PageOrder, b.PageOrder) })
 	}

@@ -3,6 +3,7 @@ package refvals
 import (
 	"os"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/guestforge/guestforge/internal/release/disttest"
@@ -33,7 +34,13 @@ const (
 	// The synthetic TDVF's MRTD, per-page and two-pass.
 	vecMRTDPerPage = "205d3f16bf2fac0a1ab43630a219125ce851a1f0cf6b7d8b87326732cae7c752a5c541683d0706e3ad8e1b7fd7fb1e65"
 	vecMRTDTwoPass = "5e8cf02cadee8e922d0d01c38215fdaea117c8b4185da8320343eb61d372d4fcd45911a4d401c59fb662e81de6b32f60"
-	c7             = "console=ttyS0 loglevel=7"
+	// RTMR[1] and RTMR[2] of a direct boot of disttest.EFIKernelFixture with
+	// internal/tdxmeasure/testdata/tiny_initrd and the command line
+	// "console=hvc0 quiet" (internal/tdxmeasure's vectors, README there).
+	vecRTMR1 = "000e131634f84c3262434701369c4b9953ed3e13070d564bd132219ff5e6cb5733552b6bb8de58e79a9a5922588fb629"
+	vecRTMR2 = "9e4b6fbd00b145d84fcc7067afaca23eac19913be17a2a8b9c3dfaf556e3c683ad12e386f5a93327333e9b6fc20838fb"
+	hvc0     = "console=hvc0 quiet"
+	c7       = "console=ttyS0 loglevel=7"
 )
 
 func snpFirmware(t testing.TB) *snpmeasure.Firmware {
@@ -47,6 +54,20 @@ func snpFirmware(t testing.TB) *snpmeasure.Firmware {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// tdxBoot is the direct boot of the RTMR vectors.
+func tdxBoot(t testing.TB) Inputs {
+	t.Helper()
+	read := func(p string) []byte {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	return Inputs{SNPFirmware: snpFirmware(t), TDXFirmware: tdxFirmware(t), Kernel: read(disttest.EFIKernelFixture),
+		Initrd: read("../../tdxmeasure/testdata/tiny_initrd"), Cmdline: hvc0}
 }
 
 func tdxFirmware(t testing.TB) *tdxmeasure.Firmware {
@@ -65,10 +86,11 @@ func tdxFirmware(t testing.TB) *tdxmeasure.Firmware {
 // The matrix reproduces the published vectors at every point, sorted by
 // vCPUs then guest features, and the TDX page orders sorted by name.
 func TestMeasureReproducesVectors(t *testing.T) {
-	in := Inputs{SNPFirmware: snpFirmware(t), TDXFirmware: tdxFirmware(t)}
-	m := Matrix{VCPUs: []int{4, 1}, SNPCPUTypes: []string{"EPYC-v4"}, SNPGuestFeatures: []uint64{0x21, 0x1},
-		TDXPageOrders: []string{"two-pass", "per-page"}}
-	snp, tdx, err := Measure(in, m)
+	// sev-snp-measure's vectors boot empty files, TDX needs an EFI kernel:
+	// two launches.
+	in := Inputs{SNPFirmware: snpFirmware(t)}
+	m := Matrix{VCPUs: []int{4, 1}, SNPCPUTypes: []string{"EPYC-v4"}, SNPGuestFeatures: []uint64{0x21, 0x1}}
+	snp, _, err := Measure(in, m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +103,14 @@ func TestMeasureReproducesVectors(t *testing.T) {
 	if !reflect.DeepEqual(snp, want) {
 		t.Errorf("SEV-SNP values\n got %+v\nwant %+v", snp, want)
 	}
-	wantTDX := []TDXValue{{"per-page", vecMRTDPerPage}, {"two-pass", vecMRTDTwoPass}}
+	_, tdx, err := Measure(tdxBoot(t), Matrix{TDXPageOrders: []string{"two-pass", "per-page"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantTDX := []TDXValue{
+		{"per-page", vecMRTDPerPage, vecRTMR1, vecRTMR2, TDXAssumptions("per-page")},
+		{"two-pass", vecMRTDTwoPass, vecRTMR1, vecRTMR2, TDXAssumptions("two-pass")},
+	}
 	if !reflect.DeepEqual(tdx, wantTDX) {
 		t.Errorf("TDX values\n got %+v\nwant %+v", tdx, wantTDX)
 	}
@@ -97,17 +126,23 @@ func TestMeasureReproducesVectors(t *testing.T) {
 }
 
 // One byte of the kernel, the initrd or the command line moves every SEV-SNP
-// value and no TDX one (MRTD holds the firmware only).
-func TestMeasureOneByteMovesSNP(t *testing.T) {
-	base := Inputs{SNPFirmware: snpFirmware(t), TDXFirmware: tdxFirmware(t), Cmdline: c7}
+// value; for TDX the kernel moves RTMR[1] alone, the initrd and the command
+// line RTMR[2] alone, and none moves MRTD (the firmware's alone).
+func TestMeasureOneByteMoves(t *testing.T) {
+	base := tdxBoot(t)
 	m := Matrix{VCPUs: []int{1}, SNPCPUTypes: []string{"EPYC-v4"}, SNPGuestFeatures: []uint64{0x21}, TDXPageOrders: []string{"per-page"}}
+	snp0, _, err := Measure(base, m)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
-		name string
-		edit func(*Inputs)
+		name         string
+		edit         func(*Inputs)
+		rtmr1, rtmr2 bool
 	}{
-		{"kernel", func(in *Inputs) { in.Kernel = []byte{0} }},
-		{"initrd", func(in *Inputs) { in.Initrd = []byte{0} }},
-		{"cmdline", func(in *Inputs) { in.Cmdline = "console=ttyS0 loglevel=8" }},
+		{"kernel", func(in *Inputs) { in.Kernel = slices.Clone(in.Kernel); in.Kernel[0x500] ^= 1 }, true, false},
+		{"initrd", func(in *Inputs) { in.Initrd = append(slices.Clone(in.Initrd), 0) }, false, true},
+		{"cmdline", func(in *Inputs) { in.Cmdline = "console=hvc0 quiet " }, false, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			in := base
@@ -116,11 +151,14 @@ func TestMeasureOneByteMovesSNP(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if snp[0].Measurement == vecSNPc7x21 {
-				t.Errorf("one byte of the %s left the launch digest at %s", c.name, vecSNPc7x21)
+			if snp[0].Measurement == snp0[0].Measurement {
+				t.Errorf("one byte of the %s left the launch digest at %s", c.name, snp0[0].Measurement)
 			}
 			if tdx[0].MRTD != vecMRTDPerPage {
 				t.Errorf("the %s moved MRTD to %s: MRTD is the firmware's alone", c.name, tdx[0].MRTD)
+			}
+			if (tdx[0].RTMR1 != vecRTMR1) != c.rtmr1 || (tdx[0].RTMR2 != vecRTMR2) != c.rtmr2 {
+				t.Errorf("the %s: RTMR1 %s, RTMR2 %s; want RTMR1 moved=%v, RTMR2 moved=%v", c.name, tdx[0].RTMR1, tdx[0].RTMR2, c.rtmr1, c.rtmr2)
 			}
 		})
 	}
@@ -137,6 +175,8 @@ func TestMeasureRefuses(t *testing.T) {
 		{"cpu types alone", Inputs{}, Matrix{SNPCPUTypes: []string{"EPYC-v4"}}, "SEV-SNP values need vCPU counts and guest features as well as CPU types"},
 		{"no SNP firmware", Inputs{}, Matrix{VCPUs: []int{1}, SNPCPUTypes: []string{"EPYC-v4"}, SNPGuestFeatures: []uint64{1}}, "SEV-SNP values need the OvmfPkg/AmdSev firmware"},
 		{"no TDX firmware", Inputs{}, Matrix{TDXPageOrders: []string{"per-page"}}, "TDX values need the OvmfPkg/IntelTdx firmware"},
+		{"no EFI stub", Inputs{TDXFirmware: tdxFirmware(t), Kernel: []byte("vmlinuz x86_64")}, Matrix{TDXPageOrders: []string{"per-page"}},
+			"TDX RTMRs: kernel: it has no EFI stub (no PE/COFF header): OVMF would boot it with its legacy loader, which measures neither the kernel nor the command line; build it with CONFIG_EFI_STUB=y (the confidential kernel variant does) and pass that bzImage"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if _, _, err := Measure(c.in, c.m); err == nil || err.Error() != c.want {

@@ -13,6 +13,7 @@ import (
 	"github.com/guestforge/guestforge/internal/release/disttest"
 	"github.com/guestforge/guestforge/internal/release/sums"
 	"github.com/guestforge/guestforge/internal/snpmeasure"
+	"github.com/guestforge/guestforge/internal/tdxmeasure"
 )
 
 const rvFile = "x86_64/reference-values-confidential.json"
@@ -70,7 +71,7 @@ func TestGenerateFromTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Release != disttest.Version || d.Target != (Target{"x86_64", "confidential"}) || d.SchemaVersion != 1 || d.MediaType != MediaType {
+	if d.Release != disttest.Version || d.Target != (Target{"x86_64", "confidential"}) || d.SchemaVersion != 2 || d.MediaType != MediaType {
 		t.Errorf("header %+v", d)
 	}
 	fileSum := func(rel string) string {
@@ -80,7 +81,7 @@ func TestGenerateFromTree(t *testing.T) {
 		}
 		return s
 	}
-	if d.Kernel.Name != filepath.Base(disttest.BootImage(x86)) || d.Kernel.SHA256 != fileSum(disttest.BootImage(x86)) || d.Kernel.Size != 40<<10 {
+	if d.Kernel.Name != filepath.Base(disttest.BootImage(x86)) || d.Kernel.SHA256 != fileSum(disttest.BootImage(x86)) || d.Kernel.Size != 1792 {
 		t.Errorf("kernel %+v", d.Kernel)
 	}
 	if len(d.Firmware) != 2 || d.Firmware[0].TEE != "snp" || d.Firmware[1].TEE != "tdx" ||
@@ -101,8 +102,16 @@ func TestGenerateFromTree(t *testing.T) {
 		if l.Cmdline != kataConfidentialInitrd {
 			t.Errorf("%s: command line\n got %q\nwant %q", l.Image, l.Cmdline, kataConfidentialInitrd)
 		}
-		if len(l.TDX) != 1 || l.TDX[0] != (TDXValue{"per-page", vecMRTDPerPage}) {
-			t.Errorf("%s: TDX %+v, want the synthetic TDVF's per-page MRTD", l.Image, l.TDX)
+		tdx, err := tdxmeasure.MeasureFiles(tdxmeasure.Files{OVMF: tr.Path("x86_64/ovmf-inteltdx.fd"), Kernel: tr.Path(disttest.BootImage(x86)),
+			Initrd: tr.Path(initrd), Append: kataConfidentialInitrd, AppendSet: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tdx.MRTD != vecMRTDPerPage || tdx.RTMRs.RTMR1 != vecRTMR1 {
+			t.Fatalf("release measure tdx gives %+v, want the vectors' MRTD and RTMR[1]", tdx)
+		}
+		if want := (TDXValue{"per-page", tdx.MRTD, tdx.RTMRs.RTMR1, tdx.RTMRs.RTMR2, TDXAssumptions("per-page")}); len(l.TDX) != 1 || l.TDX[0] != want {
+			t.Errorf("%s: TDX %+v, release measure tdx gives %+v", l.Image, l.TDX, want)
 		}
 		if len(l.SNP) != 4 {
 			t.Fatalf("%s: %d SEV-SNP values, want 2 vCPU counts × 2 CPU types", l.Image, len(l.SNP))
@@ -128,6 +137,9 @@ func TestGenerateFromTree(t *testing.T) {
 	}
 	if d.Launches[0].SNP[0].Measurement == d.Launches[1].SNP[0].Measurement {
 		t.Error("two initrds give one launch digest")
+	}
+	if d.Launches[0].TDX[0].RTMR2 == d.Launches[1].TDX[0].RTMR2 {
+		t.Error("two initrds give one RTMR[2]")
 	}
 }
 
@@ -204,11 +216,16 @@ func TestVerifyNamesTheFirstDifference(t *testing.T) {
 		moved  func(before, after *Document) bool
 	}{
 		{"kernel", func(t *testing.T, tr *dist.Tree) { flipByte(t, tr.Path(disttest.BootImage(x86))) },
-			"kernel.sha256", allSNPMoved},
+			"kernel.sha256", func(b, a *Document) bool {
+				return allSNPMoved(b, a) && a.Launches[0].TDX[0].RTMR1 != b.Launches[0].TDX[0].RTMR1 &&
+					a.Launches[0].TDX[0].RTMR2 == b.Launches[0].TDX[0].RTMR2
+			}},
 		{"initrd", func(t *testing.T, tr *dist.Tree) { flipByte(t, tr.Path("x86_64/initrd-default.img")) },
 			"launches[image=default].initrd.sha256", func(b, a *Document) bool {
 				return a.Launches[0].SNP[0].Measurement != b.Launches[0].SNP[0].Measurement &&
-					a.Launches[1].SNP[0].Measurement == b.Launches[1].SNP[0].Measurement
+					a.Launches[1].SNP[0].Measurement == b.Launches[1].SNP[0].Measurement &&
+					a.Launches[0].TDX[0].RTMR2 != b.Launches[0].TDX[0].RTMR2 && a.Launches[0].TDX[0].RTMR1 == b.Launches[0].TDX[0].RTMR1 &&
+					a.Launches[1].TDX[0].RTMR2 == b.Launches[1].TDX[0].RTMR2
 			}},
 		{"one command line byte", func(t *testing.T, tr *dist.Tree) {
 			edit(t, tr, `selinux=0 scsi_mod.scan=none"`, `selinux=1 scsi_mod.scan=none"`, 1)
@@ -217,6 +234,10 @@ func TestVerifyNamesTheFirstDifference(t *testing.T) {
 			"launches[image=default].snp[vcpus=1,cpuType=EPYC-Genoa,guestFeatures=0x1,vmm=qemu].measurement", nil},
 		{"the MRTD", func(t *testing.T, tr *dist.Tree) { edit(t, tr, `"mrtd": "2`, `"mrtd": "3`, 1) },
 			"launches[image=default].tdx[pageOrder=per-page].mrtd", nil},
+		{"an RTMR", func(t *testing.T, tr *dist.Tree) { edit(t, tr, `"rtmr2": "`, `"rtmr2": "0`, 1) },
+			"launches[image=default].tdx[pageOrder=per-page].rtmr2", nil},
+		{"the assumptions", func(t *testing.T, tr *dist.Tree) { edit(t, tr, `QEMU >= 10.1`, `QEMU >= 9.2`, 1) },
+			"launches[image=default].tdx[pageOrder=per-page].assumptions", nil},
 		{"the Kata configuration", func(t *testing.T, tr *dist.Tree) { edit(t, tr, `"enable_debug": false`, `"enable_debug": true`, 1) },
 			"launches[image=default].kata.enable_debug", nil},
 		{"the release", func(t *testing.T, tr *dist.Tree) { edit(t, tr, `"release": "2026.1.0"`, `"release": "2026.2.0"`, 1) },
@@ -282,11 +303,11 @@ func TestVerifyRefusesDamagedFiles(t *testing.T) {
 			writeBody(t, tr, append(body[:i:i], body[i+1+j+len("        },\n"):]...))
 		}, "launches[image=default] holds 3 SEV-SNP and 1 TDX values; the file's matrix (2 vCPU counts × 2 CPU types × 1 guest features, 1 page orders) has 4 and 1: a value was dropped or repeated"},
 		{"an unknown field", func(t *testing.T, tr *dist.Tree) {
-			edit(t, tr, `"schemaVersion": 1,`, `"schemaVersion": 1, "rtmr": "x",`, 1)
+			edit(t, tr, `"schemaVersion": 2,`, `"schemaVersion": 2, "rtmr": "x",`, 1)
 		},
 			`not a reference-values document: json: unknown field "rtmr"`},
-		{"another schema version", func(t *testing.T, tr *dist.Tree) { edit(t, tr, `"schemaVersion": 1,`, `"schemaVersion": 2,`, 1) },
-			"schema version 2 (application/vnd.guestforge.reference-values.v1+json); this release tool reads version 1"},
+		{"another schema version", func(t *testing.T, tr *dist.Tree) { edit(t, tr, `"schemaVersion": 2,`, `"schemaVersion": 1,`, 1) },
+			"schema version 1 (application/vnd.guestforge.reference-values.v2+json); this release tool reads version 2"},
 		{"features spelled otherwise", func(t *testing.T, tr *dist.Tree) { edit(t, tr, `"guestFeatures": "0x1"`, `"guestFeatures": "0x01"`, 1) },
 			`guestFeatures "0x01" is not SEV_FEATURES in hex (0x21)`},
 		{"re-indented", func(t *testing.T, tr *dist.Tree) {
@@ -351,5 +372,24 @@ func flipByte(t *testing.T, path string) {
 	b[len(b)/2] ^= 0x01
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A kernel without the EFI stub (guestforge's default variant today) has no
+// RTMR[1]: attest fails, names the kernel and says what to build, and
+// writes nothing.
+func TestWriteRefusesAKernelWithoutEFIStub(t *testing.T) {
+	tr := tree(t)
+	if err := os.WriteFile(tr.Path(disttest.BootImage(x86)), bytes.Repeat([]byte{0xff}, 4096), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Write(tr, []Spec{spec()})
+	want := "reference values of x86_64/confidential: image default: TDX RTMRs of " + disttest.BootImage(x86) +
+		": kernel: it has no EFI stub (no PE/COFF header)"
+	if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "CONFIG_EFI_STUB=y") {
+		t.Fatalf("got %v\nwant %s…", err, want)
+	}
+	if open(t, tr.Root).Has(rvFile) {
+		t.Error("a failed write left a file")
 	}
 }

@@ -10,12 +10,15 @@ import (
 	"github.com/guestforge/guestforge/internal/boundedio"
 )
 
-// The schema's identity. A change that a reader of version 1 would
-// misread (a field renamed, a meaning changed) is a new version and a new
-// media type; docs/reference-values.md documents each.
+// The schema's identity. A change that a reader of an older version would
+// misread or refuse (a field renamed, a meaning changed, a field added,
+// since readers refuse unknown fields) is a new version and a new media
+// type; docs/reference-values.md documents each. Version 2 added the TDX
+// RTMRs and their assumptions. Version 1 was never published (no shipped
+// target had a measure: block), so this reader does not read it.
 const (
-	SchemaVersion = 1
-	MediaType     = "application/vnd.guestforge.reference-values.v1+json"
+	SchemaVersion = 2
+	MediaType     = "application/vnd.guestforge.reference-values.v2+json"
 )
 
 // BootInitrd is a Launch's Boot for QEMU direct boot of the kernel and the
@@ -116,11 +119,32 @@ type SNPValue struct {
 	Measurement   string `json:"measurement"`
 }
 
-// TDXValue is one TDX MRTD. It depends on the firmware and the host's page
-// order only; it sits in the launch so RTMRs can join it there.
+// TDXValue is one TDX launch: MRTD, which depends on the firmware and the
+// host's page order only, and RTMR[1] and RTMR[2], which depend on the
+// launch's kernel, initrd and command line (internal/tdxmeasure).
 type TDXValue struct {
 	PageOrder string `json:"pageOrder"`
 	MRTD      string `json:"mrtd"`
+	RTMR1     string `json:"rtmr1"`
+	RTMR2     string `json:"rtmr2"`
+	// Assumptions names what the values hold for, next to them:
+	// TDXAssumptions(PageOrder).
+	Assumptions string `json:"assumptions"`
+}
+
+// TDXAssumptions is the text a TDX value carries: the host stack MRTD's page
+// order stands for, and what RTMR[1] and RTMR[2] were derived for. Verify
+// recomputes it like every other value, so a file cannot claim other
+// assumptions than the code that wrote it.
+func TDXAssumptions(pageOrder string) string {
+	host := "host adds TDVF pages one at a time (Linux KVM >= 6.16 with QEMU >= 10.1)"
+	if pageOrder != "per-page" {
+		host = "host adds all of a TDVF section's pages before it extends them (pre-upstream TDX hosts)"
+	}
+	return "mrtd: " + host + ". rtmr1, rtmr2: QEMU >= 10.1 direct boot with -kernel, -initrd, -append and no -shim or -dtb " +
+		"(QEMU hands over the kernel file unchanged as etc/boot/kernel), edk2 2025.02 OvmfPkg/IntelTdx TDVF, " +
+		"a kernel whose EFI stub measures through the CC measurement protocol (Linux 6.12's does), " +
+		"no PCI option ROM run by the firmware. vCPU count and memory size enter none of the three; RTMR[0] is not given"
 }
 
 // The keys that name a list element in a path (Mismatch.Field), so a
