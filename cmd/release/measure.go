@@ -61,12 +61,7 @@ It agrees with virtee/sev-snp-measure --mode snp on the same inputs (docs/refere
 	return cmd
 }
 
-func newMeasureTDXCmd() *cobra.Command {
-	var in tdxmeasure.Files
-	cmd := &cobra.Command{
-		Use:   "tdx --ovmf F [--page-order per-page|two-pass] [--kernel K [--initrd I] --append S]",
-		Short: "Print the Intel TDX MRTD of a TDVF image, and RTMR[1] and RTMR[2] of a direct kernel boot",
-		Long: `Computes what the TDX module holds in MRTD when QEMU launches a TD from this TDVF:
+const measureTDXLong = `Computes what the TDX module holds in MRTD when QEMU launches a TD from this TDVF:
 every section of the firmware's TDX metadata added page by page (TDH.MEM.PAGE.ADD), and the
 bytes of the sections marked MR_EXTEND extended 256 bytes at a time (TDH.MR.EXTEND).
 MRTD does not depend on the vCPU count, the memory size or the kernel. It does depend on the
@@ -82,21 +77,18 @@ TDVF, and prints one "name value" line each:
   rtmr1 <hex>
   rtmr2 <hex>
 
-RTMR[0] is not computed (docs/reference-values.md, TDX).`,
-		Args: cobra.NoArgs,
+RTMR[0] is not computed (docs/reference-values.md, TDX).`
+
+func newMeasureTDXCmd() *cobra.Command {
+	var in tdxmeasure.Files
+	cmd := &cobra.Command{
+		Use:   "tdx --ovmf F [--page-order per-page|two-pass] [--kernel K [--initrd I] --append S]",
+		Short: "Print the Intel TDX MRTD of a TDVF image, and RTMR[1] and RTMR[2] of a direct kernel boot",
+		Long:  measureTDXLong,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			in.AppendSet = cmd.Flags().Changed("append")
-			v, err := tdxmeasure.MeasureFiles(in)
-			if err != nil {
-				return badInput(err)
-			}
-			w := cmd.OutOrStdout()
-			if v.RTMRs == nil {
-				fmt.Fprintln(w, v.MRTD) // the one-line form scripts already read
-				return nil
-			}
-			fmt.Fprintf(w, "mrtd %s\nrtmr1 %s\nrtmr2 %s\n", v.MRTD, v.RTMRs.RTMR1, v.RTMRs.RTMR2)
-			return nil
+			return printTDX(cmd, in)
 		},
 	}
 	fl := cmd.Flags()
@@ -107,4 +99,20 @@ RTMR[0] is not computed (docs/reference-values.md, TDX).`,
 	fl.StringVar(&in.Append, "append", "", "the kernel command line exactly as passed to -append (\"\" for none); needs --kernel; goes into RTMR[2]")
 	_ = cmd.MarkFlagRequired("ovmf")
 	return cmd
+}
+
+// printTDX prints MRTD alone (the one-line form scripts already read) or, for a
+// direct boot, one "name value" line per register.
+func printTDX(cmd *cobra.Command, in tdxmeasure.Files) error {
+	v, err := tdxmeasure.MeasureFiles(in)
+	if err != nil {
+		return badInput(err)
+	}
+	w := cmd.OutOrStdout()
+	if v.RTMRs == nil {
+		fmt.Fprintln(w, v.MRTD)
+		return nil
+	}
+	fmt.Fprintf(w, "mrtd %s\nrtmr1 %s\nrtmr2 %s\n", v.MRTD, v.RTMRs.RTMR1, v.RTMRs.RTMR2)
+	return nil
 }
